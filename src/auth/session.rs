@@ -1,0 +1,77 @@
+//! Sessions: opaque random names, idle and absolute expiry (spec §2.3; both
+//! expiries answer INVALID_SESSIONID, which is what vtiger clients handle).
+use rand::RngCore;
+use rusqlite::Connection;
+
+use super::{now, Caller};
+use crate::registry::Registry;
+use crate::store::{auth_tables, users};
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Seconds without a request before a session dies.
+    pub idle_secs: i64,
+    /// Seconds after login when a session dies regardless.
+    pub max_secs: i64,
+}
+
+/// A new session name: 128 random bits as 32 lowercase hex characters.
+pub fn new_session_name() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Starts a session for `user_id` and returns its name.
+pub fn open(conn: &Connection, policy: SessionPolicy, user_id: i64) -> rusqlite::Result<String> {
+    let t = now();
+    auth_tables::purge_sessions(conn, t - policy.idle_secs, t - policy.max_secs)?;
+    let name = new_session_name();
+    auth_tables::insert_session(conn, &name, user_id, t)?;
+    Ok(name)
+}
+
+/// The caller behind session `name`, if the session is alive and its user
+/// still active; records the activity. Dead sessions are removed.
+pub fn resume(
+    conn: &Connection,
+    registry: &Registry,
+    policy: SessionPolicy,
+    name: &str,
+) -> rusqlite::Result<Option<Caller>> {
+    let Some(row) = auth_tables::get_session(conn, name)? else {
+        return Ok(None);
+    };
+    let t = now();
+    let expired = t - row.last_seen > policy.idle_secs || t - row.created_at > policy.max_secs;
+    let user = if expired {
+        None
+    } else {
+        users::find_by_id(conn, registry, row.user_id)?
+    };
+    let Some(user) = user.filter(|u| u.active) else {
+        auth_tables::delete_session(conn, name)?;
+        return Ok(None);
+    };
+    if t > row.last_seen {
+        auth_tables::touch_session(conn, name, t)?;
+    }
+    let prefix = registry
+        .module(users::USERS)
+        .expect("the registry always has Users")
+        .id_prefix;
+    Ok(Some(Caller {
+        user_id: user.id,
+        ws_id: format!("{prefix}x{}", user.id),
+        user_name: user.user_name,
+        is_admin: user.is_admin,
+        date_format: user.date_format,
+        session: name.to_string(),
+    }))
+}
+
+/// Ends session `name`.
+pub fn close(conn: &Connection, name: &str) -> rusqlite::Result<()> {
+    auth_tables::delete_session(conn, name)
+}

@@ -1,0 +1,211 @@
+//! The one error type of the webservice. Every variant maps to one vtiger
+//! error code (spec §10); messages are vtiger's text, typos included, because
+//! clients match on them.
+use std::fmt;
+
+/// An operation's failure, as the client will see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsError {
+    /// No session on a non-prelogin operation, or extendsession not POSTed.
+    AuthenticationRequired,
+    /// The sessionName names no live session.
+    InvalidSessionId,
+    /// extendsession without a live session.
+    AuthenticationFailure,
+    /// login without a live challenge token.
+    InvalidAuthToken,
+    /// The user has no access key.
+    AccessKeyUndefined,
+    /// Wrong digest, inactive user, or too many failures.
+    InvalidUserCredentials,
+    /// A permission, unknown-module or unknown-id failure; vtiger has many texts.
+    AccessDenied(String),
+    /// An id whose prefix is not its record's module.
+    InvalidIdAttribute,
+    /// A record that is not there (actors, files).
+    RecordNotFound(String),
+    /// A mandatory value is missing.
+    MandatoryFieldsMissing(String),
+    /// A reference points at a module the field does not refer to.
+    ReferenceInvalid(String),
+    /// A VTQL syntax error.
+    QuerySyntaxError(String),
+    /// The store failed; the cause is logged, the client gets vtiger's text.
+    DatabaseQueryError,
+    /// The operation name is not registered.
+    UnknownOperation,
+    /// The operation exists but not for this method or entity.
+    OperationNotSupported(String),
+    /// vtiger's misspelt UNKOWN_ENTITY.
+    UnknownEntity(String),
+    /// Anything else that went wrong inside.
+    InternalServerError,
+    /// The request body is larger than we accept (our addition).
+    RequestTooLarge,
+}
+
+/// The message vtiger sends for most ACCESS_DENIED cases.
+pub const DENIED: &str = "Permission to perform the operation is denied";
+
+impl WsError {
+    /// The wire `code`. No `_` arm: a new variant must choose its code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WsError::AuthenticationRequired => "AUTHENTICATION_REQUIRED",
+            WsError::InvalidSessionId => "INVALID_SESSIONID",
+            WsError::AuthenticationFailure => "AUTHENTICATION_FAILURE",
+            WsError::InvalidAuthToken => "INVALID_AUTH_TOKEN",
+            WsError::AccessKeyUndefined => "ACCESSKEY_UNDEFINED",
+            WsError::InvalidUserCredentials => "INVALID_USER_CREDENTIALS",
+            WsError::AccessDenied(_) => "ACCESS_DENIED",
+            WsError::InvalidIdAttribute => "INVALID_ID_ATTRIBUTE",
+            WsError::RecordNotFound(_) => "RECORD_NOT_FOUND",
+            WsError::MandatoryFieldsMissing(_) => "MANDATORY_FIELDS_MISSING",
+            WsError::ReferenceInvalid(_) => "REFERENCE_INVALID",
+            WsError::QuerySyntaxError(_) => "QUERY_SYNTAX_ERROR",
+            WsError::DatabaseQueryError => "DATABASE_QUERY_ERROR",
+            WsError::UnknownOperation => "UNKNOWN_OPERATION",
+            WsError::OperationNotSupported(_) => "OPERATION_NOT_SUPPORTED",
+            WsError::UnknownEntity(_) => "UNKOWN_ENTITY",
+            WsError::InternalServerError => "INTERNAL_SERVER_ERROR",
+            WsError::RequestTooLarge => "REQUEST_TOO_LARGE",
+        }
+    }
+
+    /// The wire `message`, exactly as vtiger words it ("Authencation" sic).
+    pub fn message(&self) -> String {
+        match self {
+            WsError::AuthenticationRequired => "Authencation required".into(),
+            WsError::InvalidSessionId => "Session Identifier provided is Invalid".into(),
+            WsError::AuthenticationFailure => "Authencation Failed".into(),
+            WsError::InvalidAuthToken => "Specified token is invalid or expired".into(),
+            WsError::AccessKeyUndefined => "Access key for the user is undefined".into(),
+            WsError::InvalidUserCredentials => "Invalid username or password".into(),
+            WsError::InvalidIdAttribute => "Id specified is incorrect".into(),
+            WsError::DatabaseQueryError => {
+                "Database error while performing requested operation".into()
+            }
+            WsError::UnknownOperation => "Unknown operation requested".into(),
+            WsError::InternalServerError => "Unknown Error while processing request".into(),
+            WsError::RequestTooLarge => {
+                format!(
+                    "Request body is larger than {} bytes",
+                    crate::http::MAX_BODY_BYTES
+                )
+            }
+            WsError::AccessDenied(m)
+            | WsError::RecordNotFound(m)
+            | WsError::MandatoryFieldsMissing(m)
+            | WsError::ReferenceInvalid(m)
+            | WsError::QuerySyntaxError(m)
+            | WsError::OperationNotSupported(m)
+            | WsError::UnknownEntity(m) => m.clone(),
+        }
+    }
+
+    /// ACCESS_DENIED with vtiger's most common text.
+    pub fn denied() -> Self {
+        WsError::AccessDenied(DENIED.into())
+    }
+
+    /// Logs a store failure with its cause and returns the client-facing error.
+    pub fn database(cause: impl fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "database failure");
+        WsError::DatabaseQueryError
+    }
+}
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for WsError {}
+
+impl From<rusqlite::Error> for WsError {
+    fn from(e: rusqlite::Error) -> Self {
+        WsError::database(e)
+    }
+}
+
+impl From<r2d2::Error> for WsError {
+    fn from(e: r2d2::Error) -> Self {
+        WsError::database(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_vtiger_catalogue() {
+        let table = [
+            (
+                WsError::AuthenticationRequired,
+                "AUTHENTICATION_REQUIRED",
+                "Authencation required",
+            ),
+            (
+                WsError::InvalidSessionId,
+                "INVALID_SESSIONID",
+                "Session Identifier provided is Invalid",
+            ),
+            (
+                WsError::AuthenticationFailure,
+                "AUTHENTICATION_FAILURE",
+                "Authencation Failed",
+            ),
+            (
+                WsError::InvalidAuthToken,
+                "INVALID_AUTH_TOKEN",
+                "Specified token is invalid or expired",
+            ),
+            (
+                WsError::AccessKeyUndefined,
+                "ACCESSKEY_UNDEFINED",
+                "Access key for the user is undefined",
+            ),
+            (
+                WsError::InvalidUserCredentials,
+                "INVALID_USER_CREDENTIALS",
+                "Invalid username or password",
+            ),
+            (
+                WsError::denied(),
+                "ACCESS_DENIED",
+                "Permission to perform the operation is denied",
+            ),
+            (
+                WsError::InvalidIdAttribute,
+                "INVALID_ID_ATTRIBUTE",
+                "Id specified is incorrect",
+            ),
+            (
+                WsError::DatabaseQueryError,
+                "DATABASE_QUERY_ERROR",
+                "Database error while performing requested operation",
+            ),
+            (
+                WsError::UnknownOperation,
+                "UNKNOWN_OPERATION",
+                "Unknown operation requested",
+            ),
+            (
+                WsError::UnknownEntity("Relation specified is incorrect".into()),
+                "UNKOWN_ENTITY",
+                "Relation specified is incorrect",
+            ),
+            (
+                WsError::InternalServerError,
+                "INTERNAL_SERVER_ERROR",
+                "Unknown Error while processing request",
+            ),
+        ];
+        for (err, code, message) in table {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.message(), message);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The one place where answers become bytes: vtiger's envelope, encoded the
+//! way PHP's `json_encode` does it, always with HTTP 200.
+use actix_web::HttpResponse;
+use serde_json::{Map, Value};
+
+use crate::error::WsError;
+
+/// The success envelope: `success` first, then `result` (spec §1.4).
+pub fn ok(result: Value) -> Value {
+    let mut env = Map::new();
+    env.insert("success".into(), Value::Bool(true));
+    env.insert("result".into(), result);
+    Value::Object(env)
+}
+
+/// The failure envelope. Inside `error`, `message` comes before `code`: that
+/// is what vtiger 8.2 on PHP 8 sends (shared/golden, every error step).
+pub fn err(e: &WsError) -> Value {
+    let mut error = Map::new();
+    error.insert("message".into(), Value::String(e.message()));
+    error.insert("code".into(), Value::String(e.code().into()));
+    let mut env = Map::new();
+    env.insert("success".into(), Value::Bool(false));
+    env.insert("error".into(), Value::Object(error));
+    Value::Object(env)
+}
+
+/// The HTTP answer for an operation's outcome. Clients treat any status but
+/// 200 as a transport failure (vtigerpy raises, node-vtiger crashes), so
+/// errors are 200 too.
+pub fn respond(outcome: &Result<Value, WsError>) -> HttpResponse {
+    let body = match outcome {
+        Ok(v) => ok(v.clone()),
+        Err(e) => err(e),
+    };
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("Cache-Control", "no-store, no-cache, must-revalidate"))
+        .body(php_json(&body))
+}
+
+/// Encodes like PHP `json_encode` with default flags: `/` escaped as `\/`,
+/// non-ASCII as `\uXXXX` (surrogate pairs beyond the BMP), empty objects as
+/// `[]` (PHP cannot tell an empty map from an empty list).
+pub fn php_json(v: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, v);
+    out
+}
+
+fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) if map.is_empty() => out.push_str("[]"),
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, k);
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_like_php_json_encode() {
+        let v = json!({"url": "https://a.b/c", "name": "Müller 😀", "ctl": "a\u{1}\n"});
+        assert_eq!(
+            php_json(&v),
+            r#"{"url":"https:\/\/a.b\/c","name":"M\u00fcller \ud83d\ude00","ctl":"a\u0001\n"}"#
+        );
+        assert_eq!(
+            php_json(&json!("\u{7f}")),
+            "\"\u{7f}\"",
+            "PHP leaves DEL as it is"
+        );
+    }
+
+    #[test]
+    fn empty_maps_and_lists_are_both_brackets() {
+        assert_eq!(php_json(&json!({"a": {}, "b": []})), r#"{"a":[],"b":[]}"#);
+    }
+
+    #[test]
+    fn error_envelope_puts_message_before_code() {
+        assert_eq!(
+            php_json(&err(&WsError::InvalidSessionId)),
+            r#"{"success":false,"error":{"message":"Session Identifier provided is Invalid","code":"INVALID_SESSIONID"}}"#
+        );
+    }
+}

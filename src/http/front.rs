@@ -1,0 +1,74 @@
+//! The front controller: vtiger's order of checks (spec §1.5), then the
+//! operation. The order decides which error wins, and clients see it.
+use serde_json::Value;
+
+use super::params::RawRequest;
+use crate::auth::{session, Caller};
+use crate::error::WsError;
+use crate::ops::{self, Ctx, OpCall};
+use crate::registry::HttpType;
+
+/// What the request log line needs besides the outcome.
+#[derive(Debug, Default)]
+pub struct Handled {
+    /// The operation as sent (lower-cased).
+    pub operation: String,
+    /// The authenticated user's name, if any.
+    pub user: Option<String>,
+}
+
+/// Runs one request through the checks and the operation. Blocking: call it
+/// off the async executor.
+pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Value, WsError>, Handled) {
+    let mut handled = Handled {
+        operation: raw.operation(),
+        user: None,
+    };
+    let outcome = run(ctx, raw, &mut handled);
+    (outcome, handled)
+}
+
+fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsError> {
+    // 1. Unknown or missing operation. vtiger dies with an empty HTTP 500
+    //    here; every client treats our envelope as the failure it means.
+    let op = ctx
+        .registry
+        .operation(&handled.operation)
+        .ok_or(WsError::UnknownOperation)?;
+    // 2. extendsession needs `operation` in the POST body (vtiger checks
+    //    $_POST before anything else for it).
+    if op.name == "extendsession" && !raw.body.contains("operation") {
+        return Err(WsError::AuthenticationRequired);
+    }
+    // 3. A sessionName that names no live session fails even on prelogin
+    //    operations (salaros/vtwsclib-php sends its old one on re-login).
+    let caller: Option<Caller> = match raw.session_name() {
+        Some(name) => {
+            let conn = ctx.store.conn()?;
+            Some(
+                session::resume(&conn, &ctx.registry, ctx.sessions, name)?
+                    .ok_or(WsError::InvalidSessionId)?,
+            )
+        }
+        None => None,
+    };
+    handled.user = caller.as_ref().map(|c| c.user_name.clone());
+    // 4. The prelogin gate.
+    if caller.is_none() && !op.prelogin {
+        return Err(WsError::AuthenticationRequired);
+    }
+    // 5. The operation, with its parameters from where its type says.
+    let params = match op.http {
+        HttpType::Get => &raw.query,
+        HttpType::Post => &raw.body,
+    };
+    ops::dispatch(
+        ctx,
+        &OpCall {
+            op,
+            caller,
+            params,
+            raw,
+        },
+    )
+}

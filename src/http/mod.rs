@@ -1,0 +1,90 @@
+//! The HTTP edge: `/webservice.php` for GET and POST (any method, in fact,
+//! as PHP does not check), and a JSON envelope for everything else. Nothing
+//! here knows operations; it reads the request and writes the envelope.
+pub mod envelope;
+pub mod front;
+pub mod params;
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use crate::error::WsError;
+use crate::ops::Ctx;
+use params::RawRequest;
+
+/// The largest request body we read (8 MiB); larger ones get an envelope.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Routes `/webservice.php`; every other path answers with an envelope too.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webservice.php", web::route().to(webservice));
+}
+
+/// The answer for paths other than `/webservice.php`: no HTML, ever.
+pub async fn not_found() -> HttpResponse {
+    envelope::respond(&Err(WsError::UnknownOperation))
+}
+
+async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
+    let started = Instant::now();
+    let body = match read_body(payload).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::info!(
+                outcome = e.code(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request body refused"
+            );
+            return envelope::respond(&Err(e));
+        }
+    };
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let raw = RawRequest::new(
+        req.method().clone(),
+        req.query_string(),
+        content_type,
+        &body,
+        peer,
+    );
+    let ctx = ctx.into_inner();
+    let (outcome, handled) = match web::block(move || front::handle(&ctx, &raw)).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(cause = %e, "operation panicked or was cancelled");
+            (Err(WsError::InternalServerError), Default::default())
+        }
+    };
+    tracing::info!(
+        operation = %handled.operation,
+        user = handled.user.as_deref().unwrap_or("-"),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        outcome = outcome.as_ref().map(|_| "OK").unwrap_or_else(|e| e.code()),
+        "request"
+    );
+    envelope::respond(&outcome)
+}
+
+/// Reads the body up to [`MAX_BODY_BYTES`].
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, WsError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::warn!(cause = %e, "unreadable request body");
+            WsError::InternalServerError
+        })?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(WsError::RequestTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

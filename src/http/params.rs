@@ -1,0 +1,270 @@
+//! From raw HTTP to what PHP would have put in `$_GET` and `$_POST`: the
+//! query string, and the body when it is a urlencoded or multipart form.
+//! Anything else in a body (JSON, text) is invisible, as it is to PHP.
+use actix_web::http::Method;
+
+/// Name/value pairs in arrival order. A repeated name: the last one wins, as
+/// in PHP.
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The raw value of `name`, if sent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` was sent at all.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// Parses `a=1&b=2` (`+` is a space; invalid UTF-8 is replaced, never fatal).
+    pub fn from_urlencoded(bytes: &[u8]) -> Self {
+        Params(
+            url::form_urlencoded::parse(bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+}
+
+/// A file sent in a multipart form.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The form field name.
+    pub field: String,
+    /// The client's file name.
+    pub filename: String,
+    /// The part's content type, if given.
+    pub content_type: Option<String>,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// A request as PHP would see it.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// `$_GET`.
+    pub query: Params,
+    /// `$_POST`.
+    pub body: Params,
+    /// `$_FILES`.
+    pub files: Vec<Upload>,
+    /// The client's address, for login throttling.
+    pub peer: String,
+}
+
+impl RawRequest {
+    /// Builds the request from its parts; `content_type` decides whether the
+    /// body is a form. A multipart body that does not parse yields no fields.
+    pub fn new(
+        method: Method,
+        query: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        peer: String,
+    ) -> Self {
+        let (body_params, files) = if method == Method::POST {
+            parse_body(content_type, body)
+        } else {
+            Default::default()
+        };
+        RawRequest {
+            method,
+            query: Params::from_urlencoded(query.as_bytes()),
+            body: body_params,
+            files,
+            peer,
+        }
+    }
+
+    /// `$_REQUEST[name]`: the body's value over the query string's (PHP's
+    /// request_order "GP").
+    pub fn request_value(&self, name: &str) -> Option<&str> {
+        self.body.get(name).or_else(|| self.query.get(name))
+    }
+
+    /// The operation name, lower-cased as vtiger does; empty when missing.
+    pub fn operation(&self) -> String {
+        self.request_value("operation")
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    }
+
+    /// The session name; an empty value or the text `null` means none (§1.2).
+    pub fn session_name(&self) -> Option<&str> {
+        self.request_value("sessionName")
+            .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("null"))
+    }
+}
+
+fn parse_body(content_type: Option<&str>, body: &[u8]) -> (Params, Vec<Upload>) {
+    let Some(ct) = content_type else {
+        return Default::default();
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" => (Params::from_urlencoded(body), Vec::new()),
+        "multipart/form-data" => match header_param(ct, "boundary") {
+            Some(boundary) => parse_multipart(body, &boundary).unwrap_or_default(),
+            None => Default::default(),
+        },
+        _ => Default::default(),
+    }
+}
+
+/// The value of `name=` in a header like `multipart/form-data; boundary=x`.
+fn header_param(header: &str, name: &str) -> Option<String> {
+    header.split(';').skip(1).find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        if !k.trim().eq_ignore_ascii_case(name) {
+            return None;
+        }
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from > haystack.len() {
+        return None;
+    }
+    haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// Parses a multipart/form-data body (RFC 7578). `None` when it is broken.
+fn parse_multipart(body: &[u8], boundary: &str) -> Option<(Params, Vec<Upload>)> {
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    let mut pos = find(body, &delimiter, 0)? + delimiter.len();
+    loop {
+        if body[pos..].starts_with(b"--") {
+            return Some((Params(fields), files));
+        }
+        pos += if body[pos..].starts_with(b"\r\n") {
+            2
+        } else {
+            return None;
+        };
+        let headers_end = find(body, b"\r\n\r\n", pos)?;
+        let headers = String::from_utf8_lossy(&body[pos..headers_end]);
+        let content_start = headers_end + 4;
+        let mut closing = b"\r\n".to_vec();
+        closing.extend_from_slice(&delimiter);
+        let content_end = find(body, &closing, content_start)?;
+        let data = &body[content_start..content_end];
+        pos = content_end + closing.len();
+        let mut name = None;
+        let mut filename = None;
+        let mut content_type = None;
+        for line in headers.split("\r\n") {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            if key.trim().eq_ignore_ascii_case("content-disposition") {
+                let params = format!("x;{}", value.split_once(';').map(|(_, p)| p).unwrap_or(""));
+                name = header_param(&params, "name");
+                filename = header_param(&params, "filename");
+            } else if key.trim().eq_ignore_ascii_case("content-type") {
+                content_type = Some(value.trim().to_string());
+            }
+        }
+        let Some(name) = name else { continue };
+        match filename {
+            Some(filename) => files.push(Upload {
+                field: name,
+                filename,
+                content_type,
+                data: data.to_vec(),
+            }),
+            None => fields.push((name, String::from_utf8_lossy(data).into_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_values_override_query_values_for_request_params() {
+        let r = RawRequest::new(
+            Method::POST,
+            "operation=listtypes&sessionName=q",
+            Some("application/x-www-form-urlencoded"),
+            b"operation=Login",
+            "127.0.0.1".into(),
+        );
+        assert_eq!(r.operation(), "login");
+        assert_eq!(r.session_name(), Some("q"));
+    }
+
+    #[test]
+    fn null_and_empty_session_names_mean_none() {
+        for q in ["sessionName=null", "sessionName=NULL", "sessionName=", ""] {
+            let r = RawRequest::new(Method::GET, q, None, b"", String::new());
+            assert_eq!(r.session_name(), None, "{q}");
+        }
+    }
+
+    #[test]
+    fn json_bodies_are_invisible_like_in_php() {
+        let r = RawRequest::new(
+            Method::POST,
+            "",
+            Some("application/json"),
+            br#"{"operation":"login"}"#,
+            String::new(),
+        );
+        assert_eq!(r.operation(), "");
+    }
+
+    #[test]
+    fn multipart_fields_and_files_are_read() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"operation\"\r\n\r\nlogin\r\n--XyZ\r\nContent-Disposition: form-data; name=\"filename\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+        let r = RawRequest::new(
+            Method::POST,
+            "",
+            Some("multipart/form-data; boundary=XyZ"),
+            body,
+            String::new(),
+        );
+        assert_eq!(r.operation(), "login");
+        assert_eq!(r.files.len(), 1);
+        assert_eq!(r.files[0].data, b"hello");
+        assert_eq!(r.files[0].filename, "a.txt");
+    }
+
+    #[test]
+    fn broken_multipart_yields_no_fields() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"operation\"\r\n\r\nlogin";
+        let r = RawRequest::new(
+            Method::POST,
+            "",
+            Some("multipart/form-data; boundary=XyZ"),
+            body,
+            String::new(),
+        );
+        assert_eq!(r.operation(), "");
+    }
+}

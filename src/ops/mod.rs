@@ -1,0 +1,86 @@
+//! Operations: one file each, all of the same shape (a `Params` read from
+//! the call, then `run`), and the one dispatch table below. Which operations
+//! exist, their HTTP type and parameters is data: `schema/operations.json`.
+pub mod describe;
+pub mod extendsession;
+pub mod getchallenge;
+pub mod listtypes;
+pub mod login;
+pub mod logout;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::auth::session::SessionPolicy;
+use crate::auth::throttle::Throttle;
+use crate::auth::Caller;
+use crate::error::WsError;
+use crate::http::params::{Params, RawRequest};
+use crate::registry::{OperationDef, Registry};
+use crate::store::Store;
+
+/// What every operation may use.
+pub struct Ctx {
+    /// Modules and operations.
+    pub registry: Arc<Registry>,
+    /// The database.
+    pub store: Store,
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Failed-login counts.
+    pub throttle: Throttle,
+}
+
+/// One call of an operation, after the front controller's checks.
+pub struct OpCall<'a> {
+    /// The operation's registration.
+    pub op: &'a OperationDef,
+    /// The session's user; always set for non-prelogin operations.
+    pub caller: Option<Caller>,
+    /// The operation's parameters: the query string or the body, per its type.
+    pub params: &'a Params,
+    /// The whole request, for the few operations that look further.
+    pub raw: &'a RawRequest,
+}
+
+impl OpCall<'_> {
+    /// A parameter as vtiger passes it: PHP treats `""` and `"0"` as absent
+    /// (spec §1.2), so `id=0` and `modifiedTime=0` arrive as nothing.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).filter(|v| !v.is_empty() && *v != "0")
+    }
+
+    /// An `encoded` parameter, JSON-decoded; invalid JSON is absent (PHP's
+    /// `json_decode` gives null).
+    pub fn encoded(&self, name: &str) -> Option<Value> {
+        debug_assert!(
+            self.op.is_encoded(name),
+            "{name} is not registered as encoded"
+        );
+        self.param(name)
+            .and_then(|v| serde_json::from_str(v).ok())
+            .filter(|v: &Value| !v.is_null())
+    }
+
+    /// The authenticated caller.
+    pub fn caller(&self) -> Result<&Caller, WsError> {
+        self.caller.as_ref().ok_or(WsError::AuthenticationRequired)
+    }
+}
+
+/// Runs the operation `call.op` names. The only dispatch `match`; an
+/// operation registered in the table but not built yet says so.
+pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
+    match call.op.name.as_str() {
+        "getchallenge" => getchallenge::run(ctx, getchallenge::Params::from_call(call)),
+        "login" => login::run(ctx, login::Params::from_call(call)),
+        "logout" => logout::run(ctx, logout::Params::from_call(call)?),
+        "extendsession" => extendsession::run(ctx, extendsession::Params::from_call(call)),
+        "listtypes" => listtypes::run(ctx, listtypes::Params::from_call(call)?),
+        "describe" => describe::run(ctx, describe::Params::from_call(call)?),
+        other => Err(WsError::OperationNotSupported(format!(
+            "Operation {other} is not supported by this server yet"
+        ))),
+    }
+}

@@ -1,0 +1,68 @@
+//! Webservice ids: `<prefix>x<object id>`, e.g. `11x42`.
+use std::fmt;
+
+/// A parsed webservice id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WsId {
+    /// The module's id prefix.
+    pub prefix: u32,
+    /// The object id inside that module (or the shared entity sequence).
+    pub object: i64,
+}
+
+impl WsId {
+    /// A webservice id from its parts.
+    pub fn new(prefix: u32, object: i64) -> Self {
+        WsId { prefix, object }
+    }
+
+    /// Parses `11x42`; anything else is `None` and the caller picks the error
+    /// vtiger gives in its context.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (prefix, object) = text.split_once('x')?;
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(prefix) || !digits(object) {
+            return None;
+        }
+        Some(WsId {
+            prefix: prefix.parse().ok()?,
+            object: object.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for WsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.prefix, self.object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_round_trip() {
+        let id = WsId::parse("11x42").unwrap();
+        assert_eq!(id, WsId::new(11, 42));
+        assert_eq!(id.to_string(), "11x42");
+    }
+
+    #[test]
+    fn rejects_malformed_ids() {
+        for bad in [
+            "",
+            "x",
+            "11x",
+            "x42",
+            "11-42",
+            "11x4x2",
+            "ax1",
+            "11x-1",
+            "99999999999999999999x1",
+        ] {
+            assert_eq!(WsId::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Schema versions with `PRAGMA user_version`, applied in one transaction.
+//! Module tables are not versioned here: `tables.rs` derives them from the
+//! registry on every start.
+use rusqlite::Connection;
+
+/// The newest schema this binary knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
+/// A database written by a newer binary is refused, never "repaired".
+pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if version > SCHEMA_VERSION {
+        return Err(format!(
+            "it was written by a newer Stripes (schema version {version}; this binary knows up to {SCHEMA_VERSION}); upgrade Stripes to open it"
+        ));
+    }
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    if version < 1 {
+        tx.execute_batch(V1).map_err(|e| e.to_string())?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(version == 0)
+}
+
+/// Version 1: the shared record table (vtiger's crmentity, one id sequence
+/// for every entity module, never reused thanks to AUTOINCREMENT), the
+/// change log that sync reads, sessions, challenges and auto-numbers.
+const V1: &str = "
+CREATE TABLE crmentity (
+    crmid        INTEGER PRIMARY KEY AUTOINCREMENT,
+    setype       TEXT    NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    smownerid    INTEGER NOT NULL DEFAULT 0,
+    smcreatorid  INTEGER NOT NULL DEFAULT 0,
+    modifiedby   INTEGER NOT NULL DEFAULT 0,
+    createdtime  TEXT    NOT NULL,
+    modifiedtime TEXT    NOT NULL,
+    source       TEXT    NOT NULL DEFAULT '',
+    label        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX crmentity_module_modified ON crmentity (setype, deleted, modifiedtime);
+CREATE INDEX crmentity_owner_modified ON crmentity (smownerid, modifiedtime);
+CREATE INDEX crmentity_label ON crmentity (setype, label);
+
+CREATE TABLE changelog (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    crmid      INTEGER NOT NULL,
+    setype     TEXT    NOT NULL,
+    action     TEXT    NOT NULL,
+    owner      INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL
+);
+CREATE INDEX changelog_record ON changelog (crmid);
+
+CREATE TABLE auto_numbers (
+    module TEXT PRIMARY KEY,
+    next   INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    token      TEXT    PRIMARY KEY,
+    user_id    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE challenges (
+    user_id     INTEGER PRIMARY KEY,
+    token       TEXT    NOT NULL,
+    expire_time INTEGER NOT NULL
+);
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_a_newer_binary_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(err.contains("newer Stripes"), "{err}");
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert!(migrate(&mut conn).unwrap());
+        assert!(!migrate(&mut conn).unwrap());
+    }
+}

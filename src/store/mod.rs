@@ -1,0 +1,80 @@
+//! The SQLite store: a pool of connections with the pragmas set once, schema
+//! migrations, and the tables behind every operation. Nothing above this
+//! module writes SQL.
+pub mod auth_tables;
+pub mod migrate;
+pub mod seed;
+pub mod tables;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+
+use crate::registry::Registry;
+
+/// A pooled connection.
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// The database: a connection pool over one SQLite file.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+/// What opening the database did.
+pub struct Opened {
+    /// The store.
+    pub store: Store,
+    /// The admin's access key when this start created the database and made
+    /// one up (to print once); `None` otherwise.
+    pub generated_admin_key: Option<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it, brings
+    /// the module tables in line with `registry`, and seeds a new database.
+    pub fn open(
+        path: &Path,
+        registry: &Registry,
+        admin_key: Option<&str>,
+    ) -> Result<Opened, String> {
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let store = Store { pool };
+        let mut conn = store
+            .conn()
+            .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let created =
+            migrate::migrate(&mut conn).map_err(|e| format!("database {}: {e}", path.display()))?;
+        tables::sync_module_tables(&mut conn, registry)
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        let generated_admin_key = if created {
+            seed::seed_new_database(&mut conn, registry, admin_key)
+                .map_err(|e| format!("seeding {}: {e}", path.display()))?
+        } else {
+            None
+        };
+        Ok(Opened {
+            store,
+            generated_admin_key,
+        })
+    }
+
+    /// A connection from the pool. Call it only off the async executor.
+    pub fn conn(&self) -> Result<Conn, r2d2::Error> {
+        self.pool.get()
+    }
+}

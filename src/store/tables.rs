@@ -1,0 +1,127 @@
+//! Module tables, derived from the registry: one table per module, one column
+//! per stored field. Adding a field to a schema file and restarting adds its
+//! column; nothing is ever dropped, so no data is lost.
+use std::collections::HashSet;
+
+use rusqlite::Connection;
+
+use crate::registry::{FieldDef, FieldType, ModuleDef, Registry};
+
+/// How a module's rows are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keying {
+    /// Entity records: the id is a `crmentity.crmid`.
+    Shared,
+    /// Users: an own sequence plus a soft-delete flag.
+    OwnWithDelete,
+    /// Actors: an own sequence.
+    Own,
+}
+
+/// How `module`'s rows are keyed.
+pub fn keying(module: &ModuleDef) -> Keying {
+    match (module.is_entity, module.own_sequence) {
+        (true, false) => Keying::Shared,
+        (true, true) => Keying::OwnWithDelete,
+        (false, _) => Keying::Own,
+    }
+}
+
+/// The quoted table name of a module.
+pub fn table(module: &ModuleDef) -> String {
+    format!("\"m_{}\"", module.name)
+}
+
+/// Whether a field has a column in its module's table. The id, system fields
+/// and the owner of shared-key records live in `crmentity` instead.
+pub fn has_column(module: &ModuleDef, field: &FieldDef) -> bool {
+    !field.is_id()
+        && !(keying(module) == Keying::Shared
+            && (field.system.is_some() || field.kind == FieldType::Owner))
+}
+
+fn column_type(field: &FieldDef) -> &'static str {
+    match field.kind {
+        FieldType::Integer => "INTEGER",
+        _ => "TEXT",
+    }
+}
+
+/// Fields worth an index: what VTQL filters and joins on most.
+fn indexed(module: &ModuleDef, field: &FieldDef) -> bool {
+    module.label_fields.contains(&field.name)
+        || matches!(field.kind, FieldType::Reference | FieldType::Email)
+}
+
+/// Creates missing module tables, columns and indexes, in one transaction.
+pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for module in registry.modules() {
+        let table = table(module);
+        let key = match keying(module) {
+            Keying::Shared => "_id INTEGER PRIMARY KEY REFERENCES crmentity(crmid)",
+            Keying::OwnWithDelete => {
+                "_id INTEGER PRIMARY KEY AUTOINCREMENT, _deleted INTEGER NOT NULL DEFAULT 0"
+            }
+            Keying::Own => "_id INTEGER PRIMARY KEY AUTOINCREMENT",
+        };
+        tx.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {table} ({key})"))?;
+        let existing: HashSet<String> = {
+            let mut stmt = tx.prepare(&format!("PRAGMA table_info({table})"))?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+            names.collect::<Result<_, _>>()?
+        };
+        for field in module.fields.iter().filter(|f| has_column(module, f)) {
+            if !existing.contains(&field.name) {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN \"{}\" {}",
+                    field.name,
+                    column_type(field)
+                ))?;
+            }
+            if indexed(module, field) {
+                tx.execute_batch(&format!(
+                    "CREATE INDEX IF NOT EXISTS \"m_{m}__{f}\" ON {table} (\"{f}\")",
+                    m = module.name,
+                    f = field.name
+                ))?;
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// Inserts one row into an own-keyed table (Users, actors). Values are the
+/// wire's strings; keys that are not columns of the module are skipped.
+pub fn insert_own_row(
+    conn: &Connection,
+    module: &ModuleDef,
+    id: Option<i64>,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> rusqlite::Result<i64> {
+    let mut columns = vec!["_id".to_string()];
+    let mut params: Vec<rusqlite::types::Value> = vec![match id {
+        Some(id) => id.into(),
+        None => rusqlite::types::Value::Null,
+    }];
+    for field in module.fields.iter().filter(|f| has_column(module, f)) {
+        if let Some(v) = values.get(&field.name) {
+            columns.push(format!("\"{}\"", field.name));
+            params.push(match v {
+                serde_json::Value::String(s) => s.clone().into(),
+                serde_json::Value::Null => rusqlite::types::Value::Null,
+                other => other.to_string().into(),
+            });
+        }
+    }
+    let marks = vec!["?"; columns.len()].join(", ");
+    conn.execute(
+        &format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            table(module),
+            columns.join(", ")
+        ),
+        rusqlite::params_from_iter(params),
+    )?;
+    Ok(conn.last_insert_rowid())
+}

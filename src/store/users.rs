@@ -1,0 +1,259 @@
+//! Users: lookup for authentication, the login profile, and the admin CLI.
+use rand::distributions::{Alphanumeric, DistString};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::tables::{insert_own_row, table};
+use crate::registry::Registry;
+
+/// The Users module's name in the registry.
+pub const USERS: &str = "Users";
+
+/// What authentication needs to know of a user.
+#[derive(Debug, Clone)]
+pub struct UserAuth {
+    /// Object id (`19x<id>`).
+    pub id: i64,
+    /// Login name.
+    pub user_name: String,
+    /// The webservice access key; empty when undefined.
+    pub access_key: String,
+    /// `status` is `Active`.
+    pub active: bool,
+    /// `is_admin` is `on`.
+    pub is_admin: bool,
+    /// The user's date format preference (describe's date `format`).
+    pub date_format: String,
+}
+
+const AUTH_COLUMNS: &str = "_id, user_name, COALESCE(accesskey, ''), COALESCE(status, ''), COALESCE(is_admin, ''), COALESCE(date_format, '')";
+
+fn users_table(registry: &Registry) -> String {
+    table(
+        registry
+            .module(USERS)
+            .expect("the registry always has Users"),
+    )
+}
+
+fn auth_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserAuth> {
+    Ok(UserAuth {
+        id: r.get(0)?,
+        user_name: r.get(1)?,
+        access_key: r.get(2)?,
+        active: r.get::<_, String>(3)? == "Active",
+        is_admin: r.get::<_, String>(4)? == "on",
+        date_format: r.get(5)?,
+    })
+}
+
+/// The live (not deleted) user called `name`.
+pub fn find_by_name(
+    conn: &Connection,
+    registry: &Registry,
+    name: &str,
+) -> rusqlite::Result<Option<UserAuth>> {
+    conn.query_row(
+        &format!(
+            "SELECT {AUTH_COLUMNS} FROM {} WHERE user_name = ?1 AND _deleted = 0",
+            users_table(registry)
+        ),
+        params![name],
+        auth_row,
+    )
+    .optional()
+}
+
+/// The live user with object id `id`.
+pub fn find_by_id(
+    conn: &Connection,
+    registry: &Registry,
+    id: i64,
+) -> rusqlite::Result<Option<UserAuth>> {
+    conn.query_row(
+        &format!(
+            "SELECT {AUTH_COLUMNS} FROM {} WHERE _id = ?1 AND _deleted = 0",
+            users_table(registry)
+        ),
+        params![id],
+        auth_row,
+    )
+    .optional()
+}
+
+/// The user-profile keys of the 7.x login result, in vtiger's order, as
+/// (result key, Users field) pairs (spec §2.2, shared/golden seq 13).
+const PROFILE_KEYS: &[(&str, &str)] = &[
+    ("username", "user_name"),
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("email", "email1"),
+    ("time_zone", "time_zone"),
+    ("hour_format", "hour_format"),
+    ("date_format", "date_format"),
+    ("is_admin", "is_admin"),
+    ("call_duration", "callduration"),
+    ("other_event_duration", "othereventduration"),
+];
+
+/// The login result's profile part for user `id`, every value a string.
+pub fn login_profile(
+    conn: &Connection,
+    registry: &Registry,
+    id: i64,
+) -> rusqlite::Result<Map<String, Value>> {
+    let columns: Vec<String> = PROFILE_KEYS
+        .iter()
+        .map(|(_, f)| format!("COALESCE(\"{f}\", '')"))
+        .collect();
+    conn.query_row(
+        &format!(
+            "SELECT {} FROM {} WHERE _id = ?1",
+            columns.join(", "),
+            users_table(registry)
+        ),
+        params![id],
+        |r| {
+            let mut out = Map::new();
+            for (i, (key, _)) in PROFILE_KEYS.iter().enumerate() {
+                let v: rusqlite::types::Value = r.get(i)?;
+                out.insert(key.to_string(), Value::String(sql_text(v)));
+            }
+            Ok(out)
+        },
+    )
+}
+
+fn sql_text(v: rusqlite::types::Value) -> String {
+    use rusqlite::types::Value as V;
+    match v {
+        V::Null => String::new(),
+        V::Integer(i) => i.to_string(),
+        V::Real(f) => f.to_string(),
+        V::Text(t) => t,
+        V::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+    }
+}
+
+/// A 16-character access key, vtiger's alphabet and length.
+pub fn generate_access_key() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
+}
+
+/// A user to create from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Login name.
+    pub user_name: String,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Primary email.
+    pub email: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name (vtiger requires one; defaults to the user name).
+    pub last_name: Option<String>,
+}
+
+/// Creates a user with the schema's defaults and a new access key; returns
+/// its id and key. Fails when the name is taken.
+pub fn add_user(
+    conn: &Connection,
+    registry: &Registry,
+    user: &NewUser,
+    key: &str,
+) -> Result<i64, String> {
+    if find_by_name(conn, registry, &user.user_name)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("a user called {} already exists", user.user_name));
+    }
+    let module = registry
+        .module(USERS)
+        .expect("the registry always has Users");
+    let mut values = Map::new();
+    for field in &module.fields {
+        if let Some(d) = field
+            .default
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+        {
+            values.insert(field.name.clone(), Value::String(d.to_string()));
+        }
+    }
+    let mut set = |k: &str, v: &str| {
+        values.insert(k.to_string(), Value::String(v.to_string()));
+    };
+    set("user_name", &user.user_name);
+    set("is_admin", if user.is_admin { "on" } else { "off" });
+    set("status", "Active");
+    // vtiger's default roles: H2 is the CEO role the admin has, H5 a sales person.
+    set("roleid", if user.is_admin { "H2" } else { "H5" });
+    set("email1", user.email.as_deref().unwrap_or(""));
+    set("first_name", user.first_name.as_deref().unwrap_or(""));
+    set(
+        "last_name",
+        user.last_name.as_deref().unwrap_or(&user.user_name),
+    );
+    set("currency_id", "1");
+    set("date_format", "yyyy-mm-dd");
+    set("time_zone", "UTC");
+    set("accesskey", key);
+    insert_own_row(conn, module, None, &values).map_err(|e| e.to_string())
+}
+
+/// One line of `stripes users list`.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    /// Webservice id.
+    pub ws_id: String,
+    /// Login name.
+    pub user_name: String,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Active or Inactive.
+    pub status: String,
+    /// Primary email.
+    pub email: String,
+}
+
+/// Every live user, by id.
+pub fn list_users(conn: &Connection, registry: &Registry) -> rusqlite::Result<Vec<UserSummary>> {
+    let prefix = registry
+        .module(USERS)
+        .expect("the registry always has Users")
+        .id_prefix;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT _id, user_name, COALESCE(is_admin, ''), COALESCE(status, ''), COALESCE(email1, '') FROM {} WHERE _deleted = 0 ORDER BY _id",
+        users_table(registry)
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(UserSummary {
+            ws_id: format!("{prefix}x{}", r.get::<_, i64>(0)?),
+            user_name: r.get(1)?,
+            is_admin: r.get::<_, String>(2)? == "on",
+            status: r.get(3)?,
+            email: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Gives user `name` a new access key; false when there is no such user.
+pub fn set_access_key(
+    conn: &Connection,
+    registry: &Registry,
+    name: &str,
+    key: &str,
+) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        &format!(
+            "UPDATE {} SET accesskey = ?1 WHERE user_name = ?2 AND _deleted = 0",
+            users_table(registry)
+        ),
+        params![key, name],
+    )?;
+    Ok(n > 0)
+}

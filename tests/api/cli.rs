@@ -1,0 +1,183 @@
+//! The `stripes` command line: a contract with the tools that start us.
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::helpers::*;
+
+fn stripes() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stripes"));
+    c.env_remove("STRIPES_ADMIN_ACCESS_KEY")
+        .env_remove("STRIPES_DB")
+        .env_remove("STRIPES_LISTEN")
+        .env("RUST_LOG", "info");
+    c
+}
+
+fn run(c: &mut Command) -> String {
+    let out = c.output().expect("stripes runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let serve = run(stripes().args(["serve", "--help"]));
+    for flag in [
+        "--listen",
+        "--db",
+        "--session-idle-secs",
+        "--session-max-secs",
+        "--schema-dir",
+        "--workers",
+    ] {
+        assert!(serve.contains(flag), "serve --help lacks {flag}:\n{serve}");
+    }
+    let users = run(stripes().args(["users", "--help"]));
+    for cmd in ["add", "list", "rotate-key"] {
+        assert!(users.contains(cmd), "{users}");
+    }
+}
+
+/// Starts `stripes serve` and returns the child and the port it bound.
+fn serve(db: &std::path::Path, env_key: Option<&str>) -> (std::process::Child, u16, Vec<String>) {
+    let mut c = stripes();
+    c.args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(k) = env_key {
+        c.env("STRIPES_ADMIN_ACCESS_KEY", k);
+    }
+    let mut child = c.spawn().unwrap();
+    let mut stdout_lines = Vec::new();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut port = 0;
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        if let Some(p) = line.split("port=").nth(1) {
+            port = p.split_whitespace().next().unwrap().parse().unwrap();
+            break;
+        }
+    }
+    assert!(port > 0);
+    // Keep draining the log, or the server blocks once the pipe is full.
+    std::thread::spawn(move || stderr.for_each(drop));
+    if env_key.is_none() {
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        stdout_lines.push(line);
+    }
+    (child, port, stdout_lines)
+}
+
+fn terminate(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown on SIGTERM: {status}");
+}
+
+#[test]
+fn a_new_database_prints_a_generated_admin_key_once_and_it_logs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, port, lines) = serve(&db, None);
+    let key = lines[0]
+        .split("access key is ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(key.len(), 16);
+    let mut c = VtClient {
+        port,
+        session: None,
+    };
+    c.login("admin", &key).expect("the printed key works");
+    terminate(child);
+    // A second start on the same database prints no key.
+    let (child, port, _) = serve(&db, Some("ignored-on-an-existing-db"));
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("admin", &key)
+    .expect("the key is kept");
+    terminate(child);
+}
+
+#[test]
+fn users_add_list_and_rotate_key_work_on_the_database_of_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, port, _) = serve(&db, Some(ADMIN_KEY));
+    let out = run(stripes()
+        .args([
+            "users",
+            "add",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--first-name",
+            "Bob",
+            "--last-name",
+            "Builder",
+            "--db",
+        ])
+        .arg(&db));
+    let key = out.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(out.starts_with("created user bob (19x"), "{out}");
+    let mut bob = VtClient {
+        port,
+        session: None,
+    };
+    let profile = bob.login("bob", &key).expect("bob logs in");
+    assert_eq!(profile["is_admin"], "off");
+    assert_eq!(profile["email"], "bob@example.com");
+    assert_eq!(profile["last_name"], "Builder");
+    let list = run(stripes().args(["users", "list", "--db"]).arg(&db));
+    assert!(
+        list.contains("19x1\tadmin\tadmin\tActive\tadmin@example.com"),
+        "{list}"
+    );
+    assert!(
+        list.contains("\tbob\tuser\tActive\tbob@example.com"),
+        "{list}"
+    );
+    assert!(!list.contains(&key), "list never shows keys");
+    let out = run(stripes()
+        .args(["users", "rotate-key", "bob", "--db"])
+        .arg(&db));
+    let new_key = out.trim().rsplit(' ').next().unwrap().to_string();
+    assert_ne!(new_key, key);
+    assert!(
+        VtClient {
+            port,
+            session: None
+        }
+        .login("bob", &key)
+        .is_err(),
+        "the old key no longer works"
+    );
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("bob", &new_key)
+    .expect("the new key works");
+    let dup = stripes()
+        .args(["users", "add", "bob", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    terminate(child);
+}
