@@ -286,7 +286,9 @@ fn a_schema_with_a_dangling_reference_refuses_to_start() {
         schema_dir: Some(schema.path().to_path_buf()),
         ..Default::default()
     };
-    let err = start_app(&config).map(|(port, ..)| port).expect_err("refuses to start");
+    let err = start_app(&config)
+        .map(|(port, ..)| port)
+        .expect_err("refuses to start");
     assert!(
         err.contains("module Contacts: field account_id refers to unknown module Organisations"),
         "{err}"
@@ -304,6 +306,8 @@ fn a_schema_with_a_duplicate_prefix_refuses_to_start() {
         schema_dir: Some(schema.path().to_path_buf()),
         ..Default::default()
     };
-    let err = start_app(&config).map(|(port, ..)| port).expect_err("refuses to start");
+    let err = start_app(&config)
+        .map(|(port, ..)| port)
+        .expect_err("refuses to start");
     assert!(err.contains("share the id prefix 11"), "{err}");
 }
