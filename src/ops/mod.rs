@@ -1,12 +1,18 @@
 //! Operations: one file each, all of the same shape (a `Params` read from
 //! the call, then `run`), and the one dispatch table below. Which operations
 //! exist, their HTTP type and parameters is data: `schema/operations.json`.
+pub mod create;
+pub mod delete;
 pub mod describe;
 pub mod extendsession;
 pub mod getchallenge;
 pub mod listtypes;
 pub mod login;
 pub mod logout;
+pub mod records;
+pub mod retrieve;
+pub mod revise;
+pub mod update;
 
 use std::sync::Arc;
 
@@ -79,6 +85,11 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "extendsession" => extendsession::run(ctx, extendsession::Params::from_call(call)),
         "listtypes" => listtypes::run(ctx, listtypes::Params::from_call(call)?),
         "describe" => describe::run(ctx, describe::Params::from_call(call)?),
+        "create" => create::run(ctx, create::Params::from_call(call)?),
+        "retrieve" => retrieve::run(ctx, retrieve::Params::from_call(call)?),
+        "update" => update::run(ctx, update::Params::from_call(call)?),
+        "revise" => revise::run(ctx, revise::params(call)?),
+        "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         other => Err(WsError::OperationNotSupported(format!(
             "Operation {other} is not supported by this server yet"
         ))),

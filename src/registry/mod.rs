@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use id::WsId;
-pub use module::{FieldDef, FieldType, ModuleDef, Rights};
+pub use module::{FieldDef, FieldType, ModuleDef, Rights, SystemField};
 
 /// Where an operation's own parameters are read from (spec §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -17,6 +17,10 @@ pub struct ModuleDef {
     /// shared record sequence (vtiger keeps Users in vtiger_users).
     #[serde(default)]
     pub own_sequence: bool,
+    /// An actor's id column, which retrieve shows besides `id` (vtiger
+    /// returns the table row as it is); `id` itself puts `id` first.
+    #[serde(default)]
+    pub id_column: Option<String>,
     /// describe's `label` (vtiger's global language file).
     pub label: String,
     /// listtypes' `label` (the module's own language file).
@@ -84,6 +88,10 @@ pub struct FieldDef {
     /// describe's key order where vtiger 8.2 emits a different one.
     #[serde(default)]
     pub describe_keys: Option<Vec<String>>,
+    /// Decimal places a number is shown with (vtiger's column scale);
+    /// currency and double fields default to 8.
+    #[serde(default)]
+    pub scale: Option<usize>,
     /// Set by the server, never by a client.
     #[serde(default)]
     pub system: Option<SystemField>,

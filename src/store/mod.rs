@@ -3,6 +3,8 @@
 //! module writes SQL.
 pub mod auth_tables;
 pub mod migrate;
+pub mod records;
+pub mod rows;
 pub mod seed;
 pub mod tables;
 pub mod users;

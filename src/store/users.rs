@@ -201,7 +201,27 @@ pub fn add_user(
     set("date_format", "yyyy-mm-dd");
     set("time_zone", "UTC");
     set("accesskey", key);
-    insert_own_row(conn, module, None, &values).map_err(|e| e.to_string())
+    let id = next_owner_id(conn, registry).map_err(|e| e.to_string())?;
+    insert_own_row(conn, module, Some(id), &values).map_err(|e| e.to_string())
+}
+
+/// The Groups module's name in the registry.
+pub const GROUPS: &str = "Groups";
+
+/// The next id for a user or group. They share one sequence, as in vtiger
+/// (vtiger_users_seq), so a record's owner id names exactly one of them.
+pub fn next_owner_id(conn: &Connection, registry: &Registry) -> rusqlite::Result<i64> {
+    let users = users_table(registry);
+    let groups = table(
+        registry
+            .module(GROUPS)
+            .expect("the registry always has Groups"),
+    );
+    conn.query_row(
+        &format!("SELECT MAX(m) + 1 FROM (SELECT COALESCE(MAX(_id), 0) AS m FROM {users} UNION ALL SELECT COALESCE(MAX(_id), 0) FROM {groups})"),
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// One line of `stripes users list`.

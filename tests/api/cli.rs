@@ -134,7 +134,10 @@ fn users_add_list_and_rotate_key_work_on_the_database_of_a_running_server() {
         ])
         .arg(&db));
     let key = out.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(out.starts_with("created user bob (19x"), "{out}");
+    assert!(
+        out.starts_with("created user bob (19x5)"),
+        "users and groups share one id sequence: {out}"
+    );
     let mut bob = VtClient {
         port,
         session: None,

@@ -154,3 +154,137 @@ fn golden_step_meta() -> Value {
 fn try_step(seq: u64) -> Option<Value> {
     std::panic::catch_unwind(|| golden_step(seq)).ok()
 }
+
+/// Fields where our record answers differ from vtiger's on purpose or for a
+/// known gap, with the reason.
+const RECORD_DIFFERENCES: &[(&str, &str)] = &[
+    // vtiger rounds currency input to the admin's 0 currency decimals
+    // (1234567.89 → 1234568, 99999.50 → 100000): a lost value; we keep it.
+    ("annual_revenue", "vtiger alters the value"),
+    ("amount", "vtiger alters the value"),
+    // vtiger derives forecast_amount = amount × probability; not built yet.
+    ("forecast_amount", "not derived yet (issue 3 note)"),
+];
+
+fn records_fixture() -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/golden/vtiger-8.2-records.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+type IdMap = std::collections::HashMap<String, String>;
+
+/// Rewrites every string value that is a mapped webservice id.
+fn map_value(v: &mut Value, map: &IdMap) {
+    match v {
+        Value::String(s) => {
+            if let Some(to) = map.get(s.as_str()) {
+                *s = to.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| map_value(i, map)),
+        Value::Object(o) => o.values_mut().for_each(|i| map_value(i, map)),
+        _ => {}
+    }
+}
+
+/// A request parameter with its ids mapped (`element` is JSON inside).
+fn map_param(key: &str, value: &str, map: &IdMap) -> String {
+    if key == "element" {
+        if let Ok(mut v) = serde_json::from_str::<Value>(value) {
+            map_value(&mut v, map);
+            return v.to_string();
+        }
+    }
+    map.get(value).cloned().unwrap_or_else(|| value.to_string())
+}
+
+#[test]
+fn recorded_record_exchanges_replay_identically() {
+    let s = TestServer::spawn();
+    let session = s.admin().session.unwrap();
+    // vtiger's ids → ours, learnt from each create.
+    let mut ids = IdMap::new();
+    for step in records_fixture() {
+        let seq = step["seq"].as_u64().unwrap();
+        let req = &step["request"];
+        let pairs = |v: &Value| -> Vec<(String, String)> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|p| {
+                            let k = p[0].as_str().unwrap().to_string();
+                            let v = p[1].as_str().unwrap();
+                            let v = if k == "sessionName" {
+                                session.clone()
+                            } else {
+                                map_param(&k, v, &ids)
+                            };
+                            (k, v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let query = pairs(&req["query"]);
+        let form = pairs(&req["form"]);
+        let q: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let target = if q.is_empty() {
+            "/webservice.php".to_string()
+        } else {
+            format!("/webservice.php?{}", encode(&q))
+        };
+        let r = if req["method"] == "POST" {
+            let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            raw_http(
+                s.port,
+                "POST",
+                &target,
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                encode(&f).as_bytes(),
+            )
+        } else {
+            raw_http(s.port, "GET", &target, &[], b"")
+        };
+        let mut ours = r.json();
+        let mut theirs: Value =
+            serde_json::from_str(step["response"]["body"].as_str().unwrap()).unwrap();
+        if step["label"].as_str().unwrap().starts_with("create") {
+            if let (Some(t), Some(o)) = (
+                theirs["result"]["id"].as_str(),
+                ours["result"]["id"].as_str(),
+            ) {
+                ids.insert(t.to_string(), o.to_string());
+            }
+        }
+        for v in [&mut ours, &mut theirs] {
+            if let Some(rec) = v["result"].as_object_mut() {
+                for k in ["createdtime", "modifiedtime"] {
+                    if rec.contains_key(k) {
+                        rec.insert(k.into(), "<time>".into());
+                    }
+                }
+                for (field, _) in RECORD_DIFFERENCES {
+                    if rec.contains_key(*field) {
+                        rec.insert(field.to_string(), "<differs>".into());
+                    }
+                }
+            }
+        }
+        let back: IdMap = ids.iter().map(|(k, v)| (v.clone(), k.clone())).collect();
+        map_value(&mut ours, &back);
+        assert_eq!(
+            ours.to_string(),
+            theirs.to_string(),
+            "seq {seq} ({})",
+            step["label"]
+        );
+    }
+}

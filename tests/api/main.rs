@@ -1,6 +1,7 @@
 //! Integration tests through the wire: one binary, a real server per test.
 mod auth;
 mod cli;
+mod crud;
 mod errors;
 mod golden;
 mod helpers;

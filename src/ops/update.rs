@@ -1,0 +1,51 @@
+//! # `POST webservice.php` `operation=update&element={…whole record…}`
+//! vtiger 7's update: every mandatory field must be sent; fields left out
+//! keep their stored values; read-only keys a client echoes back (`label`,
+//! `createdtime`, …) are ignored (§3.3).
+use serde_json::{Map, Value};
+
+use super::records::{element_object, now_pair, read_element, resolve, wire_record, Mandatory};
+use super::{Ctx, OpCall};
+use crate::auth::Caller;
+use crate::error::WsError;
+use crate::store::records;
+
+/// update's parameters (also revise's: they differ only in the mandatory rule).
+pub struct Params {
+    element: Map<String, Value>,
+    caller: Caller,
+}
+
+impl Params {
+    /// Reads them from the call.
+    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
+        Ok(Params {
+            element: element_object(call.encoded("element")),
+            caller: call.caller()?.clone(),
+        })
+    }
+}
+
+/// The updated record.
+pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+    apply(ctx, p, Mandatory::All)
+}
+
+/// Resolves the element's `id`, checks the element and writes it.
+pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsError> {
+    let mut conn = ctx.store.conn()?;
+    let id = p.element.get("id").and_then(Value::as_str);
+    let (module, id) = resolve(&conn, &ctx.registry, id, &p.caller)?;
+    let write = read_element(&conn, &ctx.registry, module, &p.element, mandatory)?;
+    let (now, now_text) = now_pair();
+    records::update(
+        &mut conn,
+        module,
+        id,
+        &write,
+        p.caller.user_id,
+        now,
+        &now_text,
+    )?;
+    wire_record(&conn, &ctx.registry, module, id)
+}

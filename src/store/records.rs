@@ -1,0 +1,283 @@
+//! Records of entity modules: the shared `crmentity` row (id sequence,
+//! owner, times, soft delete, label) plus one row in the module's table.
+//! Every write commits together with its change-log row.
+use std::collections::HashMap;
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::tables::{has_column, table};
+use crate::registry::{FieldType, ModuleDef, SystemField};
+
+/// A stored record, as raw column values.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// The object id (crmid).
+    pub id: i64,
+    /// The owner (user or group id).
+    pub owner: i64,
+    /// The user who created it.
+    pub creator: i64,
+    /// The user who changed it last.
+    pub modified_by: i64,
+    /// `YYYY-MM-DD HH:MM:SS`, UTC.
+    pub created_time: String,
+    /// `YYYY-MM-DD HH:MM:SS`, UTC.
+    pub modified_time: String,
+    /// Where it was created (`WEBSERVICE`).
+    pub source: String,
+    /// The record label.
+    pub label: String,
+    /// The module table's columns by field name (NULL as `None`).
+    pub values: HashMap<String, Option<String>>,
+}
+
+/// The module a live record belongs to, by object id.
+pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT setype FROM crmentity WHERE crmid = ?1 AND deleted = 0",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+fn text(v: Sql) -> Option<String> {
+    match v {
+        Sql::Null => None,
+        Sql::Integer(i) => Some(i.to_string()),
+        Sql::Real(f) => Some(f.to_string()),
+        Sql::Text(t) => Some(t),
+        Sql::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+/// Loads live record `id` of `module`.
+pub fn load(
+    conn: &Connection,
+    module: &ModuleDef,
+    id: i64,
+) -> rusqlite::Result<Option<StoredRecord>> {
+    let columns: Vec<&str> = module
+        .fields
+        .iter()
+        .filter(|f| has_column(module, f))
+        .map(|f| f.name.as_str())
+        .collect();
+    let select: Vec<String> = columns.iter().map(|c| format!("m.\"{c}\"")).collect();
+    let extra = if select.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", select.join(", "))
+    };
+    let sql = format!(
+        "SELECT c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
+         FROM crmentity c JOIN {} m ON m._id = c.crmid
+         WHERE c.crmid = ?1 AND c.deleted = 0 AND c.setype = ?2",
+        table(module)
+    );
+    conn.query_row(&sql, params![id, module.name], |r| {
+        let mut values = HashMap::new();
+        for (i, c) in columns.iter().enumerate() {
+            values.insert(c.to_string(), text(r.get(7 + i)?));
+        }
+        Ok(StoredRecord {
+            id,
+            owner: r.get(0)?,
+            creator: r.get(1)?,
+            modified_by: r.get(2)?,
+            created_time: r.get(3)?,
+            modified_time: r.get(4)?,
+            source: r.get(5)?,
+            label: r.get(6)?,
+            values,
+        })
+    })
+    .optional()
+}
+
+/// What a write stores: module-table values by field name (`None` = NULL)
+/// and the owner.
+#[derive(Debug, Clone, Default)]
+pub struct RecordWrite {
+    /// Column values to set.
+    pub values: Vec<(String, Option<String>)>,
+    /// The owner's user or group id.
+    pub owner: Option<i64>,
+}
+
+fn next_auto_number(
+    conn: &Connection,
+    module: &ModuleDef,
+) -> rusqlite::Result<Option<(String, String)>> {
+    let Some(an) = &module.auto_number else {
+        return Ok(None);
+    };
+    let n: i64 = conn.query_row(
+        "INSERT INTO auto_numbers (module, next) VALUES (?1, 2)
+         ON CONFLICT (module) DO UPDATE SET next = next + 1 RETURNING next - 1",
+        params![module.name],
+        |r| r.get(0),
+    )?;
+    Ok(Some((an.field.clone(), format!("{}{n}", an.prefix))))
+}
+
+fn log_change(
+    conn: &Connection,
+    id: i64,
+    module: &ModuleDef,
+    action: &str,
+    owner: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, module.name, action, owner, now],
+    )?;
+    Ok(())
+}
+
+/// Creates a record in one transaction and returns its id.
+pub fn insert(
+    conn: &mut Connection,
+    module: &ModuleDef,
+    w: &RecordWrite,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<i64> {
+    let tx = conn.transaction()?;
+    let owner = w.owner.unwrap_or(user);
+    let source = if module
+        .fields
+        .iter()
+        .any(|f| f.system == Some(SystemField::Source))
+    {
+        "WEBSERVICE"
+    } else {
+        ""
+    };
+    tx.execute(
+        "INSERT INTO crmentity (setype, smownerid, smcreatorid, modifiedby, createdtime, modifiedtime, source)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)",
+        params![module.name, owner, user, now_text, source],
+    )?;
+    let id = tx.last_insert_rowid();
+    let mut values = w.values.clone();
+    if let Some((field, number)) = next_auto_number(&tx, module)? {
+        values.retain(|(f, _)| *f != field);
+        values.push((field, Some(number)));
+    }
+    let mut columns = vec!["_id".to_string()];
+    let mut args: Vec<Sql> = vec![Sql::Integer(id)];
+    for (field, value) in &values {
+        columns.push(format!("\"{field}\""));
+        args.push(value.clone().map(Sql::Text).unwrap_or(Sql::Null));
+    }
+    let marks = vec!["?"; columns.len()].join(", ");
+    tx.execute(
+        &format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            table(module),
+            columns.join(", ")
+        ),
+        params_from_iter(args),
+    )?;
+    let label = compute_label(module, &values.into_iter().collect());
+    tx.execute(
+        "UPDATE crmentity SET label = ?1 WHERE crmid = ?2",
+        params![label, id],
+    )?;
+    log_change(&tx, id, module, "create", owner, now)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Changes a record in one transaction: the given columns, the owner when
+/// given, `modifiedby`/`modifiedtime`, and the label.
+pub fn update(
+    conn: &mut Connection,
+    module: &ModuleDef,
+    id: i64,
+    w: &RecordWrite,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    if !w.values.is_empty() {
+        let sets: Vec<String> = w
+            .values
+            .iter()
+            .map(|(f, _)| format!("\"{f}\" = ?"))
+            .collect();
+        let mut args: Vec<Sql> = w
+            .values
+            .iter()
+            .map(|(_, v)| v.clone().map(Sql::Text).unwrap_or(Sql::Null))
+            .collect();
+        args.push(Sql::Integer(id));
+        tx.execute(
+            &format!(
+                "UPDATE {} SET {} WHERE _id = ?",
+                table(module),
+                sets.join(", ")
+            ),
+            params_from_iter(args),
+        )?;
+    }
+    let stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let label = compute_label(module, &stored.values);
+    let owner = w.owner.unwrap_or(stored.owner);
+    tx.execute(
+        "UPDATE crmentity SET smownerid = ?1, modifiedby = ?2, modifiedtime = ?3, label = ?4 WHERE crmid = ?5",
+        params![owner, user, now_text, label, id],
+    )?;
+    log_change(&tx, id, module, "update", owner, now)?;
+    tx.commit()
+}
+
+/// Soft-deletes a record: it disappears from every answer, its id is never
+/// reused, and the change log reports it.
+pub fn delete(
+    conn: &mut Connection,
+    module: &ModuleDef,
+    id: i64,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let owner: i64 = tx.query_row(
+        "SELECT smownerid FROM crmentity WHERE crmid = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "UPDATE crmentity SET deleted = 1, modifiedby = ?1, modifiedtime = ?2 WHERE crmid = ?3",
+        params![user, now_text, id],
+    )?;
+    log_change(&tx, id, module, "delete", owner, now)?;
+    tx.commit()
+}
+
+/// The label: the label fields' values joined by a space (vtiger's entity name).
+pub fn compute_label(module: &ModuleDef, values: &HashMap<String, Option<String>>) -> String {
+    module
+        .label_fields
+        .iter()
+        .filter_map(|f| values.get(f).cloned().flatten())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `kind` is shown as a number (NULL shows as zero, as vtiger's
+/// numeric columns default to 0).
+pub fn is_numeric(kind: FieldType) -> bool {
+    matches!(
+        kind,
+        FieldType::Integer | FieldType::Double | FieldType::Decimal | FieldType::Currency
+    )
+}

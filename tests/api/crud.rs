@@ -1,0 +1,520 @@
+//! create, retrieve, update, revise and delete through the wire (§3.3, §5).
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::helpers::*;
+
+fn ok(r: &Response) -> Value {
+    let v = r.json();
+    assert_eq!(v["success"], true, "{}", r.body);
+    v["result"].clone()
+}
+
+fn create(c: &VtClient, module: &str, element: &Value) -> Response {
+    c.post(
+        "create",
+        &[("elementType", module), ("element", &element.to_string())],
+    )
+}
+
+/// Builds a valid element holding only `module`'s mandatory fields, creating
+/// the records its mandatory references need.
+struct Builder<'a> {
+    c: &'a VtClient,
+    describes: HashMap<String, Value>,
+    made: HashMap<String, String>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(c: &'a VtClient) -> Self {
+        Builder {
+            c,
+            describes: HashMap::new(),
+            made: HashMap::new(),
+        }
+    }
+
+    fn describe(&mut self, module: &str) -> Value {
+        if !self.describes.contains_key(module) {
+            let d = ok(&self.c.get("describe", &[("elementType", module)]));
+            self.describes.insert(module.to_string(), d);
+        }
+        self.describes[module].clone()
+    }
+
+    fn record_of(&mut self, module: &str) -> String {
+        match module {
+            "Users" => return "19x1".into(),
+            "Currency" => return "21x1".into(),
+            "DocumentFolders" => return "22x1".into(),
+            "Groups" => return "20x2".into(),
+            _ => {}
+        }
+        if let Some(id) = self.made.get(module) {
+            return id.clone();
+        }
+        let element = self.minimal(module);
+        let id = ok(&create(self.c, module, &element))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.made.insert(module.to_string(), id.clone());
+        id
+    }
+
+    fn minimal(&mut self, module: &str) -> Value {
+        let d = self.describe(module);
+        let mut e = Map::new();
+        for f in d["fields"].as_array().unwrap() {
+            if f["mandatory"] != true || f["editable"] == false {
+                continue;
+            }
+            let name = f["name"].as_str().unwrap();
+            let v = match f["type"]["name"].as_str().unwrap() {
+                "owner" => "19x1".to_string(),
+                "date" => "2026-03-31".into(),
+                "time" => "09:30:00".into(),
+                "integer" => "2".into(),
+                "double" | "currency" => "12.5".into(),
+                "boolean" => "1".into(),
+                "email" => "someone@example.com".into(),
+                "picklist" => f["type"]["picklistValues"][0]["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                "reference" => {
+                    let target = f["type"]["refersTo"][0].as_str().unwrap().to_string();
+                    self.record_of(&target)
+                }
+                _ => format!("{module} {name}"),
+            };
+            e.insert(name.to_string(), Value::String(v));
+        }
+        Value::Object(e)
+    }
+}
+
+fn entity_modules(c: &VtClient) -> Vec<String> {
+    let lt = ok(&c.get("listtypes", &[]));
+    lt["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .filter(|t| lt["information"][t]["isEntity"] == true && t != "Users")
+        .collect()
+}
+
+#[test]
+fn every_entity_module_supports_the_whole_record_lifecycle() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let mut b = Builder::new(&a);
+    for module in entity_modules(&a) {
+        let element = b.minimal(&module);
+        let created = ok(&create(&a, &module, &element));
+        let id = created["id"].as_str().unwrap().to_string();
+        let prefix = b.describe(&module)["idPrefix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(id.starts_with(&format!("{prefix}x")), "{module}: {id}");
+        for (k, v) in element.as_object().unwrap() {
+            if k != "assigned_user_id" && !v.as_str().unwrap().contains('.') {
+                assert_eq!(created[k], *v, "{module}.{k}");
+            }
+        }
+        assert!(
+            created.as_object().unwrap().values().all(Value::is_string),
+            "{module}: every value a string"
+        );
+        // retrieve answers what create answered.
+        assert_eq!(ok(&a.get("retrieve", &[("id", &id)])), created, "{module}");
+        // update with the whole retrieved record, one field changed.
+        let mut whole = created.clone();
+        let first_text = b.describe(&module)["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["type"]["name"] == "string" && f["editable"] == true && f["name"] != "tags")
+            .map(|f| f["name"].as_str().unwrap().to_string());
+        if let Some(field) = &first_text {
+            whole[field] = json!("changed by update");
+        }
+        let updated = ok(&a.post("update", &[("element", &whole.to_string())]));
+        if let Some(field) = &first_text {
+            assert_eq!(updated[field], "changed by update", "{module}");
+        }
+        // revise one field.
+        let revised = ok(&a.post(
+            "revise",
+            &[(
+                "element",
+                &json!({"id": id, "description": "revised"}).to_string(),
+            )],
+        ));
+        if b.describe(&module)["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "description")
+        {
+            assert_eq!(revised["description"], "revised", "{module}");
+        }
+        assert_eq!(
+            a.post("delete", &[("id", &id)]).body,
+            r#"{"success":true,"result":{"status":"successful"}}"#,
+            "{module}"
+        );
+        let denied = r#"{"success":false,"error":{"message":"Permission to perform the operation is denied","code":"ACCESS_DENIED"}}"#;
+        assert_eq!(
+            a.get("retrieve", &[("id", &id)]).body,
+            denied,
+            "{module}: retrieve after delete"
+        );
+        assert_eq!(
+            a.post("delete", &[("id", &id)]).body,
+            denied,
+            "{module}: second delete"
+        );
+    }
+}
+
+#[test]
+fn a_minimal_account_is_answered_like_vtiger_answers_it() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let r = create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Golden Minimal Co", "assigned_user_id": "19x1"}),
+    );
+    let mut ours = r.json();
+    let mut theirs: Value = serde_json::from_str(&golden_record_body(48)).unwrap();
+    for v in [&mut ours, &mut theirs] {
+        for k in ["createdtime", "modifiedtime", "id"] {
+            v["result"][k] = json!("<volatile>");
+        }
+    }
+    assert_eq!(ours.to_string(), theirs.to_string());
+}
+
+/// The recorded body of a record step (not in the foundation fixture file).
+fn golden_record_body(seq: u64) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/golden/vtiger-8.2-records.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["seq"] == seq)
+        .unwrap()["response"]["body"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn create_errors_follow_vtigers_order_and_text() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let body = |r: Response| r.body;
+    let denied = r#"{"success":false,"error":{"message":"Permission to perform the operation is denied","code":"ACCESS_DENIED"}}"#;
+    assert_eq!(body(create(&a, "NoSuchModule", &json!({"x": "y"}))), denied);
+    assert_eq!(
+        body(a.post(
+            "create",
+            &[(
+                "element",
+                r#"{"accountname":"x","assigned_user_id":"19x1"}"#
+            )]
+        )),
+        denied
+    );
+    assert_eq!(
+        body(a.get(
+            "create",
+            &[
+                ("elementType", "Accounts"),
+                ("element", r#"{"accountname":"x"}"#)
+            ]
+        )),
+        denied,
+        "a POST op by GET sees nothing"
+    );
+    assert_eq!(
+        body(create(&a, "Accounts", &json!({"assigned_user_id": "19x1"}))),
+        r#"{"success":false,"error":{"message":"accountname does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+    assert_eq!(
+        body(create(&a, "Accounts", &json!({"accountname": "No Owner"}))),
+        r#"{"success":false,"error":{"message":"assigned_user_id does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+    assert_eq!(
+        body(a.post(
+            "create",
+            &[("elementType", "Accounts"), ("element", "{not json")]
+        )),
+        r#"{"success":false,"error":{"message":"accountname does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+    assert_eq!(
+        body(create(
+            &a,
+            "Potentials",
+            &json!({"potentialname": "No Stage", "assigned_user_id": "19x1"})
+        )),
+        r#"{"success":false,"error":{"message":"closingdate does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+    assert_eq!(
+        body(create(
+            &a,
+            "Contacts",
+            &json!({"lastname": "Wrong", "account_id": "12x5", "assigned_user_id": "19x1"})
+        )),
+        r#"{"success":false,"error":{"message":"Invalid reference specified for account_id","code":"REFERENCE_INVALID"}}"#
+    );
+    assert_eq!(
+        body(create(
+            &a,
+            "Contacts",
+            &json!({"lastname": "Unknown", "account_id": "999x5", "assigned_user_id": "19x1"})
+        )),
+        r#"{"success":false,"error":{"message":"Permission to perform the operation is denied for id","code":"ACCESS_DENIED"}}"#
+    );
+    assert_eq!(
+        body(create(
+            &a,
+            "Accounts",
+            &json!({"accountname": "Nobody's", "assigned_user_id": "19x999"})
+        )),
+        r#"{"success":false,"error":{"message":"Cannot assign record to the given user","code":"ACCESS_DENIED"}}"#
+    );
+}
+
+#[test]
+fn retrieve_errors_follow_vtigers_order_and_text() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let account = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Acme", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let object = account.split('x').nth(1).unwrap();
+    let for_id = r#"{"success":false,"error":{"message":"Permission to perform the operation is denied for id","code":"ACCESS_DENIED"}}"#;
+    assert_eq!(a.get("retrieve", &[]).body, for_id);
+    assert_eq!(a.get("retrieve", &[("id", "999x1")]).body, for_id);
+    assert_eq!(a.get("retrieve", &[("id", "garbage")]).body, for_id);
+    assert_eq!(
+        a.get("retrieve", &[("id", "11x999999")]).body,
+        r#"{"success":false,"error":{"message":"Permission to perform the operation is denied","code":"ACCESS_DENIED"}}"#
+    );
+    assert_eq!(
+        a.get("retrieve", &[("id", &format!("12x{object}"))]).body,
+        r#"{"success":false,"error":{"message":"Id specified is incorrect","code":"INVALID_ID_ATTRIBUTE"}}"#
+    );
+}
+
+#[test]
+fn update_ignores_read_only_keys_and_keeps_fields_left_out() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let created = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Acme", "phone": "+1 555", "website": "https://acme.example", "assigned_user_id": "19x1"}),
+    ));
+    let mut whole = created.clone();
+    whole["account_no"] = json!("HACKED");
+    whole["createdtime"] = json!("1999-01-01 00:00:00");
+    whole["label"] = json!("ignored");
+    whole["imageattachmentids"] = json!("1");
+    whole["phone"] = json!("+1 777");
+    whole.as_object_mut().unwrap().remove("website");
+    let updated = ok(&a.post(
+        "update",
+        &[("element", &whole.to_string()), ("elementType", "Accounts")],
+    ));
+    assert_eq!(updated["account_no"], created["account_no"]);
+    assert_eq!(updated["createdtime"], created["createdtime"]);
+    assert_eq!(updated["phone"], "+1 777");
+    assert_eq!(
+        updated["website"], "https://acme.example",
+        "7.x overlay: left-out fields keep their values"
+    );
+    let mut no_name = created.clone();
+    no_name.as_object_mut().unwrap().remove("accountname");
+    assert_eq!(
+        a.post("update", &[("element", &no_name.to_string())]).body,
+        r#"{"success":false,"error":{"message":"accountname does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+}
+
+#[test]
+fn revise_checks_only_the_mandatory_fields_it_is_sent() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let id = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Acme", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = ok(&a.post(
+        "revise",
+        &[("element", &json!({"id": id, "employees": "42"}).to_string())],
+    ));
+    assert_eq!(
+        (r["employees"].as_str(), r["accountname"].as_str()),
+        (Some("42"), Some("Acme"))
+    );
+    assert_eq!(
+        a.post(
+            "revise",
+            &[("element", &json!({"id": id, "accountname": ""}).to_string())]
+        )
+        .body,
+        r#"{"success":false,"error":{"message":"accountname does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#
+    );
+}
+
+#[test]
+fn values_are_formatted_as_vtiger_strings() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let acct = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Fmt", "assigned_user_id": "19x1", "annual_revenue": "1500", "emailoptout": true, "employees": 12}),
+    ));
+    assert_eq!(acct["annual_revenue"], "1500.00000000");
+    assert_eq!(acct["emailoptout"], "1");
+    assert_eq!(acct["employees"], "12");
+    assert_eq!(acct["notify_owner"], "0", "an unset boolean is 0");
+    assert_eq!(acct["source"], "WEBSERVICE");
+    assert_eq!(acct["modifiedby"], "19x1");
+    let pot = ok(&create(
+        &a,
+        "Potentials",
+        &json!({"potentialname": "Deal", "closingdate": "2027-03-31", "sales_stage": "Prospecting", "assigned_user_id": "19x1", "amount": "99999.50", "probability": "10"}),
+    ));
+    assert_eq!(
+        pot["amount"], "99999.50000000",
+        "vtiger rounds this to 100000; we never alter a value"
+    );
+    assert_eq!(pot["probability"], "10.000");
+    assert_eq!(pot["closingdate"], "2027-03-31");
+    let ticket = ok(&create(
+        &a,
+        "HelpDesk",
+        &json!({"ticket_title": "Multi", "ticketstatus": "Open", "ticketpriorities": "High", "assigned_user_id": "19x1"}),
+    ));
+    assert_eq!(ticket["hours"], "0.00000000");
+    let camp = ok(&create(
+        &a,
+        "Campaigns",
+        &json!({"campaignname": "C", "closingdate": "2026-12-31", "assigned_user_id": "20x2"}),
+    ));
+    assert_eq!(camp["assigned_user_id"], "20x2", "groups own records too");
+}
+
+#[test]
+fn references_chain_across_modules() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let acct = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Chain", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let contact = ok(&create(
+        &a,
+        "Contacts",
+        &json!({"lastname": "Link", "account_id": acct, "assigned_user_id": "19x1"}),
+    ));
+    assert_eq!(contact["account_id"], acct.as_str());
+    let cid = contact["id"].as_str().unwrap();
+    let product = ok(&create(
+        &a,
+        "Products",
+        &json!({"productname": "Widget", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pot = ok(&create(
+        &a,
+        "Potentials",
+        &json!({"potentialname": "P", "related_to": acct, "contact_id": cid, "closingdate": "2027-01-01", "sales_stage": "Prospecting", "assigned_user_id": "19x1"}),
+    ));
+    assert_eq!(
+        (pot["related_to"].as_str(), pot["contact_id"].as_str()),
+        (Some(acct.as_str()), Some(cid))
+    );
+    let t = ok(&create(
+        &a,
+        "HelpDesk",
+        &json!({"ticket_title": "T", "parent_id": acct, "contact_id": cid, "product_id": product, "ticketstatus": "Open", "ticketpriorities": "High", "assigned_user_id": "19x1"}),
+    ));
+    assert_eq!(
+        (t["parent_id"].as_str(), t["product_id"].as_str()),
+        (Some(acct.as_str()), Some(product.as_str()))
+    );
+    // A reference to a record that is gone reads as empty (golden seq 62).
+    a.post("delete", &[("id", &acct)]);
+    assert_eq!(ok(&a.get("retrieve", &[("id", cid)]))["account_id"], "");
+}
+
+#[test]
+fn unicode_survives_byte_for_byte_and_comes_back_escaped() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let name = "Zażółć gęślą jaźń 😀";
+    let r = create(
+        &a,
+        "Accounts",
+        &json!({"accountname": name, "assigned_user_id": "19x1"}),
+    );
+    assert!(r.body.contains(r#""accountname":"Za\u017c\u00f3\u0142\u0107 g\u0119\u015bl\u0105 ja\u017a\u0144 \ud83d\ude00""#), "{}", r.body);
+    assert_eq!(r.json()["result"]["accountname"], name);
+    assert_eq!(r.json()["result"]["label"], name);
+}
+
+#[test]
+fn ids_are_never_reused_after_delete() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let first = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "A", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.post("delete", &[("id", &first)]);
+    let s = s.restart();
+    let a = s.admin();
+    let second = ok(&create(
+        &a,
+        "Contacts",
+        &json!({"lastname": "B", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let n = |id: &str| id.split('x').nth(1).unwrap().parse::<i64>().unwrap();
+    assert!(
+        n(&second) > n(&first),
+        "one sequence across modules, never reused"
+    );
+}
