@@ -42,6 +42,8 @@ pub enum WsError {
     InternalServerError,
     /// The request body is larger than we accept (our addition).
     RequestTooLarge,
+    /// A value vtiger would store mangled or not at all (our addition).
+    InvalidFieldValue(String),
 }
 
 /// The message vtiger sends for most ACCESS_DENIED cases.
@@ -69,6 +71,7 @@ impl WsError {
             WsError::UnknownEntity(_) => "UNKOWN_ENTITY",
             WsError::InternalServerError => "INTERNAL_SERVER_ERROR",
             WsError::RequestTooLarge => "REQUEST_TOO_LARGE",
+            WsError::InvalidFieldValue(_) => "INVALID_FIELD_VALUE",
         }
     }
 
@@ -99,7 +102,8 @@ impl WsError {
             | WsError::ReferenceInvalid(m)
             | WsError::QuerySyntaxError(m)
             | WsError::OperationNotSupported(m)
-            | WsError::UnknownEntity(m) => m.clone(),
+            | WsError::UnknownEntity(m)
+            | WsError::InvalidFieldValue(m) => m.clone(),
         }
     }
 

@@ -6,12 +6,16 @@ use actix_web::http::Method;
 /// Name/value pairs in arrival order. A repeated name: the last one wins, as
 /// in PHP.
 #[derive(Debug, Clone, Default)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    /// Names whose value was not valid UTF-8 (kept, with U+FFFD in place).
+    invalid_utf8: Vec<String>,
+}
 
 impl Params {
     /// The raw value of `name`, if sent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .iter()
             .rev()
             .find(|(k, _)| k == name)
@@ -20,16 +24,52 @@ impl Params {
 
     /// Whether `name` was sent at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
+        self.pairs.iter().any(|(k, _)| k == name)
     }
 
-    /// Parses `a=1&b=2` (`+` is a space; invalid UTF-8 is replaced, never fatal).
+    /// Whether the value of `name` arrived as invalid UTF-8.
+    pub fn is_invalid_utf8(&self, name: &str) -> bool {
+        self.invalid_utf8.iter().any(|k| k == name)
+    }
+
+    /// Parses `a=1&b=2` (`+` is a space). Invalid UTF-8 is replaced, never
+    /// fatal, and remembered so that writes can refuse it.
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
-        Params(
-            url::form_urlencoded::parse(bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        let mut params = Params::default();
+        for piece in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (k, v) = match piece.iter().position(|&b| b == b'=') {
+                Some(i) => (&piece[..i], &piece[i + 1..]),
+                None => (piece, &b""[..]),
+            };
+            let (key, _) = decode_component(k);
+            let (value, valid) = decode_component(v);
+            if !valid {
+                params.invalid_utf8.push(key.clone());
+            }
+            params.pairs.push((key, value));
+        }
+        params
+    }
+
+    fn push(&mut self, name: String, bytes: &[u8]) {
+        if std::str::from_utf8(bytes).is_err() {
+            self.invalid_utf8.push(name.clone());
+        }
+        self.pairs
+            .push((name, String::from_utf8_lossy(bytes).into_owned()));
+    }
+}
+
+/// Decodes one urlencoded component; `false` when it is not valid UTF-8.
+fn decode_component(raw: &[u8]) -> (String, bool) {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, true),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
     }
 }
 
@@ -154,12 +194,12 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 /// Parses a multipart/form-data body (RFC 7578). `None` when it is broken.
 fn parse_multipart(body: &[u8], boundary: &str) -> Option<(Params, Vec<Upload>)> {
     let delimiter = format!("--{boundary}").into_bytes();
-    let mut fields = Vec::new();
+    let mut fields = Params::default();
     let mut files = Vec::new();
     let mut pos = find(body, &delimiter, 0)? + delimiter.len();
     loop {
         if body[pos..].starts_with(b"--") {
-            return Some((Params(fields), files));
+            return Some((fields, files));
         }
         pos += if body[pos..].starts_with(b"\r\n") {
             2
@@ -197,7 +237,7 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Option<(Params, Vec<Upload>)>
                 content_type,
                 data: data.to_vec(),
             }),
-            None => fields.push((name, String::from_utf8_lossy(data).into_owned())),
+            None => fields.push(name, data),
         }
     }
 }
@@ -253,6 +293,16 @@ mod tests {
         assert_eq!(r.files.len(), 1);
         assert_eq!(r.files[0].data, b"hello");
         assert_eq!(r.files[0].filename, "a.txt");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_remembered() {
+        let p = Params::from_urlencoded(b"a=%FF%FE&b=ok+go&c=%C3%A9");
+        assert!(p.is_invalid_utf8("a"));
+        assert!(!p.is_invalid_utf8("b") && !p.is_invalid_utf8("c"));
+        assert_eq!(p.get("a"), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(p.get("b"), Some("ok go"));
+        assert_eq!(p.get("c"), Some("é"));
     }
 
     #[test]

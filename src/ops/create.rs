@@ -22,7 +22,7 @@ impl Params {
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
         Ok(Params {
             element_type: call.param("elementType").map(str::to_string),
-            element: element_object(call.encoded("element")),
+            element: element_object(call)?,
             caller: call.caller()?.clone(),
         })
     }

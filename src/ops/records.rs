@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use super::OpCall;
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
@@ -142,11 +143,17 @@ pub fn writable_module<'r>(
 
 /// `element` as an object; anything else is an empty one (vtiger then
 /// reports the first missing mandatory field, shared/golden seq 52).
-pub fn element_object(element: Option<Value>) -> Map<String, Value> {
-    match element {
+/// Bytes that are not UTF-8 are refused rather than stored mangled.
+pub fn element_object(call: &OpCall) -> Result<Map<String, Value>, WsError> {
+    if call.params.is_invalid_utf8("element") {
+        return Err(WsError::InvalidFieldValue(
+            "Invalid value specified for element: not valid UTF-8".into(),
+        ));
+    }
+    Ok(match call.encoded("element") {
         Some(Value::Object(map)) => map,
         _ => Map::new(),
-    }
+    })
 }
 
 /// A client value as text: strings as sent, numbers and booleans as PHP
@@ -236,6 +243,11 @@ pub fn read_element(
             )));
         }
     }
+    for (f, text) in &values {
+        if let Some(text) = text {
+            check_value(f, text)?;
+        }
+    }
     let mut write = RecordWrite::default();
     for (f, text) in values {
         match f.kind {
@@ -261,6 +273,80 @@ pub fn read_element(
         }
     }
     Ok(write)
+}
+
+/// Checks vtiger does not make but a careful server must: a value that
+/// would be stored mangled (vtiger turns `12abc` into 12, `2026-13-45` into
+/// a zero date) or not fit is refused with the field named, nothing saved.
+fn check_value(f: &FieldDef, text: &str) -> Result<(), WsError> {
+    let invalid = |what: &str| {
+        WsError::InvalidFieldValue(format!("Invalid value specified for {}: {what}", f.name))
+    };
+    let limit = f.max_length.unwrap_or(match f.kind {
+        FieldType::Text | FieldType::Multipicklist => 65_535,
+        _ => 255,
+    });
+    if text.chars().count() > limit {
+        return Err(invalid(&format!("longer than {limit} characters")));
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    let t = text.trim();
+    let ok = match f.kind {
+        FieldType::Integer => t.parse::<i64>().is_ok(),
+        FieldType::Double | FieldType::Decimal | FieldType::Currency => is_decimal(t),
+        FieldType::Boolean => ["0", "1", "true", "false", "on", "off", "yes", "no"]
+            .contains(&t.to_ascii_lowercase().as_str()),
+        FieldType::Date => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok(),
+        FieldType::Datetime => ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+            .iter()
+            .any(|fmt| chrono::NaiveDateTime::parse_from_str(t, fmt).is_ok()),
+        FieldType::Time => ["%H:%M:%S", "%H:%M"]
+            .iter()
+            .any(|fmt| chrono::NaiveTime::parse_from_str(t, fmt).is_ok()),
+        FieldType::Email => is_email(t),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(match f.kind {
+            FieldType::Integer => "expected a whole number",
+            FieldType::Double | FieldType::Decimal | FieldType::Currency => {
+                "expected a decimal number like 1500.25"
+            }
+            FieldType::Boolean => "expected 0 or 1",
+            FieldType::Date => "expected a date as yyyy-mm-dd",
+            FieldType::Datetime => "expected a date and time as yyyy-mm-dd hh:mm:ss",
+            FieldType::Time => "expected a time as hh:mm:ss",
+            _ => "expected an email address",
+        }))
+    }
+}
+
+fn is_decimal(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.len() <= 17
+        && frac.len() <= 8
+        && (int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
+}
+
+fn is_email(t: &str) -> bool {
+    match t.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !t.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
 }
 
 fn boolean(text: Option<&str>) -> &'static str {
@@ -487,5 +573,42 @@ mod tests {
         assert_eq!(decimal("99999.50", 8), "99999.50000000");
         assert_eq!(decimal("10", 3), "10.000");
         assert_eq!(decimal("1.123456789", 8), "1.123456789");
+    }
+
+    #[test]
+    fn decimal_and_email_shapes() {
+        for good in [
+            "0",
+            "-1",
+            "1500.25",
+            "99999.50",
+            "12345678901234567.12345678",
+        ] {
+            assert!(is_decimal(good), "{good}");
+        }
+        for bad in [
+            "",
+            "-",
+            "1.",
+            ".5",
+            "1,5",
+            "1e5",
+            "abc",
+            "1.123456789",
+            "123456789012345678",
+        ] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
+        assert!(is_email("a.b@example.com"));
+        for bad in [
+            "not-an-email",
+            "a@b",
+            "@b.com",
+            "a b@c.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 }

@@ -16,7 +16,15 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     update::apply(ctx, p, Mandatory::Present)
 }
 
-/// Reads them from the call.
+/// Reads them from the call; an element that is not a JSON object gets
+/// vtiger's revise-specific message (spec §3.3).
 pub fn params(call: &OpCall) -> Result<Params, WsError> {
+    if !call.params.is_invalid_utf8("element")
+        && !matches!(call.encoded("element"), Some(Value::Object(_)))
+    {
+        return Err(WsError::MandatoryFieldsMissing(
+            "Mandatory field does not have a value".into(),
+        ));
+    }
     update::Params::from_call(call)
 }

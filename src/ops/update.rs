@@ -20,7 +20,7 @@ impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
         Ok(Params {
-            element: element_object(call.encoded("element")),
+            element: element_object(call)?,
             caller: call.caller()?.clone(),
         })
     }

@@ -88,6 +88,10 @@ pub struct FieldDef {
     /// describe's key order where vtiger 8.2 emits a different one.
     #[serde(default)]
     pub describe_keys: Option<Vec<String>>,
+    /// The longest value accepted, in characters; 255 by default, 65535 for
+    /// text and multipicklist fields.
+    #[serde(default)]
+    pub max_length: Option<usize>,
     /// Decimal places a number is shown with (vtiger's column scale);
     /// currency and double fields default to 8.
     #[serde(default)]

@@ -518,3 +518,101 @@ fn ids_are_never_reused_after_delete() {
         "one sequence across modules, never reused"
     );
 }
+
+#[test]
+fn values_that_vtiger_would_mangle_are_refused_and_nothing_is_saved() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let cases = [
+        (
+            "Accounts",
+            json!({"employees": "12abc"}),
+            "employees: expected a whole number",
+        ),
+        (
+            "Accounts",
+            json!({"annual_revenue": "1,5"}),
+            "annual_revenue: expected a decimal number like 1500.25",
+        ),
+        (
+            "Accounts",
+            json!({"emailoptout": "maybe"}),
+            "emailoptout: expected 0 or 1",
+        ),
+        (
+            "Accounts",
+            json!({"email1": "not-an-email"}),
+            "email1: expected an email address",
+        ),
+        (
+            "Contacts",
+            json!({"birthday": "2026-13-45"}),
+            "birthday: expected a date as yyyy-mm-dd",
+        ),
+        (
+            "Calendar",
+            json!({"time_start": "25:00"}),
+            "time_start: expected a time as hh:mm:ss",
+        ),
+        (
+            "Accounts",
+            json!({"phone": "9".repeat(256)}),
+            "phone: longer than 255 characters",
+        ),
+    ];
+    for (module, extra, message) in cases {
+        let mut b = Builder::new(&a);
+        let mut element = b.minimal(module);
+        for (k, v) in extra.as_object().unwrap() {
+            element[k] = v.clone();
+        }
+        let before = s
+            .db()
+            .query_row("SELECT COUNT(*) FROM crmentity", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        assert_eq!(
+            create(&a, module, &element).body,
+            format!(
+                r#"{{"success":false,"error":{{"message":"Invalid value specified for {message}","code":"INVALID_FIELD_VALUE"}}}}"#
+            ),
+            "{module}"
+        );
+        let after = s
+            .db()
+            .query_row("SELECT COUNT(*) FROM crmentity", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        assert_eq!(before, after, "nothing saved for {message}");
+    }
+}
+
+#[test]
+fn an_element_that_is_not_utf8_is_refused() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let session = a.session.clone().unwrap();
+    let body = format!("operation=create&sessionName={session}&elementType=Accounts&element=%7B%22accountname%22%3A%22%FF%22%2C%22assigned_user_id%22%3A%2219x1%22%7D");
+    let r = raw_http(
+        s.port,
+        "POST",
+        "/webservice.php",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        r.body,
+        r#"{"success":false,"error":{"message":"Invalid value specified for element: not valid UTF-8","code":"INVALID_FIELD_VALUE"}}"#
+    );
+}
+
+#[test]
+fn revise_with_an_element_that_is_not_an_object_is_refused_as_vtiger_does() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    for bad in ["[1,2]", "{not json", "\"text\""] {
+        assert_eq!(
+            a.post("revise", &[("element", bad)]).body,
+            r#"{"success":false,"error":{"message":"Mandatory field does not have a value","code":"MANDATORY_FIELDS_MISSING"}}"#,
+            "{bad}"
+        );
+    }
+}

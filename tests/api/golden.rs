@@ -166,6 +166,17 @@ const RECORD_DIFFERENCES: &[(&str, &str)] = &[
     ("forecast_amount", "not derived yet (issue 3 note)"),
 ];
 
+/// Whole answers that differ on purpose: vtiger stores anything in an email
+/// field; we refuse what is not an address (issue 3's validation).
+fn record_step_answer(seq: u64) -> Option<&'static str> {
+    match seq {
+        58 => Some(
+            r#"{"success":false,"error":{"message":"Invalid value specified for email1: expected an email address","code":"INVALID_FIELD_VALUE"}}"#,
+        ),
+        _ => None,
+    }
+}
+
 fn records_fixture() -> Vec<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/golden/vtiger-8.2-records.jsonl");
@@ -253,6 +264,10 @@ fn recorded_record_exchanges_replay_identically() {
         } else {
             raw_http(s.port, "GET", &target, &[], b"")
         };
+        if let Some(answer) = record_step_answer(seq) {
+            assert_eq!(r.body, answer, "seq {seq}");
+            continue;
+        }
         let mut ours = r.json();
         let mut theirs: Value =
             serde_json::from_str(step["response"]["body"].as_str().unwrap()).unwrap();
