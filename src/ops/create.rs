@@ -1,14 +1,18 @@
 //! # `POST webservice.php` `operation=create&elementType=…&element={…}`
 //! Creates a record and answers it as retrieve would (§3.3, §5).
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use super::records::{
-    element_object, now_pair, read_element, wire_record, writable_module, Mandatory,
+    element_object, now_pair, read_element, row_to_wire, wire_record, with_defaults,
+    writable_module, Mandatory,
 };
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::store::records;
+use crate::registry::ModuleDef;
+use crate::store::tables::{keying, Keying};
+use crate::store::{records, rows, users};
 
 /// create's parameters.
 pub struct Params {
@@ -28,12 +32,49 @@ impl Params {
     }
 }
 
-/// The saved record with `id` and `label`.
+/// The saved record with `id` and `label` (a user or actor row for admins).
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let module = writable_module(&ctx.registry, p.element_type.as_deref(), &p.caller)?;
     let mut conn = ctx.store.conn()?;
+    if keying(module) != Keying::Shared {
+        return create_row(ctx, &conn, module, &p.element);
+    }
     let write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
     let (now, now_text) = now_pair();
     let id = records::insert(&mut conn, module, &write, p.caller.user_id, now, &now_text)?;
     wire_record(&conn, &ctx.registry, module, id)
+}
+
+/// A user or an actor row. Users get an access key and share their id
+/// sequence with groups; a taken user name is refused.
+fn create_row(
+    ctx: &Ctx,
+    conn: &Connection,
+    module: &ModuleDef,
+    element: &Map<String, Value>,
+) -> Result<Value, WsError> {
+    let element = with_defaults(module, element);
+    let mut write = read_element(conn, &ctx.registry, module, &element, Mandatory::All)?;
+    let id = if users::is_owner_module(module) {
+        Some(users::next_owner_id(conn, &ctx.registry)?)
+    } else {
+        None
+    };
+    if module.own_sequence {
+        let name = element
+            .get("user_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if users::find_by_name(conn, &ctx.registry, name)?.is_some() {
+            return Err(WsError::InvalidFieldValue(format!(
+                "Invalid value specified for user_name: {name} is taken"
+            )));
+        }
+        write.values.retain(|(f, _)| f != "accesskey");
+        write
+            .values
+            .push(("accesskey".into(), Some(users::generate_access_key())));
+    }
+    let id = rows::insert(conn, module, id, &write.values)?;
+    row_to_wire(conn, &ctx.registry, module, id)
 }

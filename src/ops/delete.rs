@@ -3,11 +3,11 @@
 //! reports it (§3.3, §5.3).
 use serde_json::{json, Value};
 
-use super::records::{now_pair, resolve};
+use super::records::{now_pair, resolve_for_write, Target};
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::store::records;
+use crate::store::{records, rows};
 
 /// delete's parameters.
 pub struct Params {
@@ -28,8 +28,19 @@ impl Params {
 /// `{"status":"successful"}`; a second delete is denied like any unknown id.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let mut conn = ctx.store.conn()?;
-    let (module, id) = resolve(&conn, &ctx.registry, p.id.as_deref(), &p.caller)?;
-    let (now, now_text) = now_pair();
-    records::delete(&mut conn, module, id, p.caller.user_id, now, &now_text)?;
+    match resolve_for_write(&conn, &ctx.registry, p.id.as_deref(), &p.caller)? {
+        Target::Record(module, id) => {
+            let (now, now_text) = now_pair();
+            records::delete(&mut conn, module, id, p.caller.user_id, now, &now_text)?;
+        }
+        Target::Row(module, id) => {
+            if module.own_sequence && id == p.caller.user_id {
+                return Err(WsError::AccessDenied(
+                    "Permission to delete is denied".into(),
+                ));
+            }
+            rows::delete(&conn, module, id)?;
+        }
+    }
     Ok(json!({"status": "successful"}))
 }

@@ -59,23 +59,37 @@ pub fn resolve_any<'r>(
     }
 }
 
-/// Resolves an id that must name an entity record (the writes built so far).
-pub fn resolve<'r>(
+/// Resolves an id for a write: users and actors only for admins (§4.1).
+pub fn resolve_for_write<'r>(
     conn: &Connection,
     registry: &'r Registry,
     id: Option<&str>,
     caller: &Caller,
-) -> Result<(&'r ModuleDef, i64), WsError> {
+) -> Result<Target<'r>, WsError> {
     match resolve_any(conn, registry, id)? {
-        Target::Record(m, id) => Ok((m, id)),
         Target::Row(..) if !caller.is_admin => Err(WsError::AccessDenied(
             "Permission to write is denied".into(),
         )),
-        Target::Row(m, _) => Err(WsError::OperationNotSupported(format!(
-            "Operation is not supported for {} records yet",
-            m.name
-        ))),
+        target => Ok(target),
     }
+}
+
+/// Fills the fields a new user or actor row is not given with the schema's
+/// defaults (vtiger's column defaults: a user's theme, a currency's flags).
+pub fn with_defaults(module: &ModuleDef, element: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = element.clone();
+    for f in &module.fields {
+        if let Some(d) = f
+            .default
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+        {
+            out.entry(f.name.clone())
+                .or_insert_with(|| Value::String(d.to_string()));
+        }
+    }
+    out
 }
 
 /// A user or actor row on the wire. Users: fields in order (never passwords
@@ -134,10 +148,7 @@ pub fn writable_module<'r>(
         _ if !caller.is_admin => Err(WsError::AccessDenied(
             "Permission to write is denied".into(),
         )),
-        _ => Err(WsError::OperationNotSupported(format!(
-            "Operation Create is not supported for {} yet",
-            module.name
-        ))),
+        _ => Ok(module),
     }
 }
 
@@ -178,6 +189,7 @@ fn as_text(v: &Value) -> Option<String> {
 /// Fields a client may set: not the id, not server-set, not auto-numbered.
 fn client_settable(module: &ModuleDef, f: &FieldDef) -> bool {
     !f.is_id()
+        && f.editable.is_true()
         && f.system.is_none()
         && module
             .auto_number
@@ -216,7 +228,10 @@ pub fn read_element(
             continue;
         };
         let text = as_text(raw);
-        if f.kind == FieldType::Reference {
+        // A reference with no target modules holds a raw value (Users.roleid
+        // is a role id like H5, uitype 98).
+        if f.kind == FieldType::Reference && !f.refers_to.as_deref().unwrap_or_default().is_empty()
+        {
             // vtiger drops empty references from the element.
             let Some(text) = text.filter(|t| !t.is_empty()) else {
                 continue;
@@ -255,6 +270,9 @@ pub fn read_element(
                 let text = text.unwrap_or_default();
                 write.owner = Some(check_owner(conn, registry, &text)?);
             }
+            FieldType::Reference if f.refers_to.as_deref().unwrap_or_default().is_empty() => {
+                write.values.push((f.name.clone(), text));
+            }
             FieldType::Reference => {
                 let id = text
                     .as_deref()
@@ -263,9 +281,28 @@ pub fn read_element(
                     .values
                     .push((f.name.clone(), id.map(|i| i.to_string())));
             }
-            FieldType::Boolean => write
-                .values
-                .push((f.name.clone(), Some(boolean(text.as_deref()).into()))),
+            FieldType::Boolean => {
+                let truth = boolean(text.as_deref()) == "1";
+                let stored = match &f.boolean_values {
+                    Some([yes, no]) => {
+                        if truth {
+                            yes.clone()
+                        } else {
+                            no.clone()
+                        }
+                    }
+                    None => {
+                        if truth {
+                            "1".into()
+                        } else {
+                            "0".into()
+                        }
+                    }
+                };
+                write.values.push((f.name.clone(), Some(stored)));
+            }
+            // Passwords are never stored: Stripes logs in with access keys only.
+            FieldType::Password => {}
             _ => write.values.push((
                 f.name.clone(),
                 text.filter(|t| !(t.is_empty() && records::is_numeric(f.kind))),

@@ -4,11 +4,14 @@
 //! `createdtime`, …) are ignored (§3.3).
 use serde_json::{Map, Value};
 
-use super::records::{element_object, now_pair, read_element, resolve, wire_record, Mandatory};
+use super::records::{
+    element_object, now_pair, read_element, resolve_for_write, row_to_wire, wire_record, Mandatory,
+    Target,
+};
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::store::records;
+use crate::store::{records, rows};
 
 /// update's parameters (also revise's: they differ only in the mandatory rule).
 pub struct Params {
@@ -35,17 +38,30 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
 pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsError> {
     let mut conn = ctx.store.conn()?;
     let id = p.element.get("id").and_then(Value::as_str);
-    let (module, id) = resolve(&conn, &ctx.registry, id, &p.caller)?;
-    let write = read_element(&conn, &ctx.registry, module, &p.element, mandatory)?;
-    let (now, now_text) = now_pair();
-    records::update(
-        &mut conn,
-        module,
-        id,
-        &write,
-        p.caller.user_id,
-        now,
-        &now_text,
-    )?;
-    wire_record(&conn, &ctx.registry, module, id)
+    match resolve_for_write(&conn, &ctx.registry, id, &p.caller)? {
+        Target::Record(module, id) => {
+            let write = read_element(&conn, &ctx.registry, module, &p.element, mandatory)?;
+            let (now, now_text) = now_pair();
+            records::update(
+                &mut conn,
+                module,
+                id,
+                &write,
+                p.caller.user_id,
+                now,
+                &now_text,
+            )?;
+            wire_record(&conn, &ctx.registry, module, id)
+        }
+        Target::Row(module, id) => {
+            let mut write =
+                read_element(&conn, &ctx.registry, module, &p.element, Mandatory::Present)?;
+            // A user name stays unique; the access key changes only by rotation.
+            write
+                .values
+                .retain(|(f, _)| f != "user_name" && f != "accesskey");
+            rows::update(&conn, module, id, &write.values)?;
+            row_to_wire(&conn, &ctx.registry, module, id)
+        }
+    }
 }

@@ -88,6 +88,10 @@ pub struct FieldDef {
     /// describe's key order where vtiger 8.2 emits a different one.
     #[serde(default)]
     pub describe_keys: Option<Vec<String>>,
+    /// How a boolean is stored and shown when not `1`/`0` (Users.is_admin
+    /// is `on`/`off` in vtiger): `[true, false]`.
+    #[serde(default)]
+    pub boolean_values: Option<[String; 2]>,
     /// The longest value accepted, in characters; 255 by default, 65535 for
     /// text and multipicklist fields.
     #[serde(default)]

@@ -57,3 +57,74 @@ pub fn load(
     )
     .optional()
 }
+
+/// Inserts a row with the given values (`id` when the module's sequence is
+/// shared elsewhere, as users' and groups' is) and returns its id.
+pub fn insert(
+    conn: &Connection,
+    module: &ModuleDef,
+    id: Option<i64>,
+    values: &[(String, Option<String>)],
+) -> rusqlite::Result<i64> {
+    let mut columns = vec!["_id".to_string()];
+    let mut args: Vec<Sql> = vec![id.map(Sql::Integer).unwrap_or(Sql::Null)];
+    for (field, value) in values {
+        columns.push(format!("\"{field}\""));
+        args.push(value.clone().map(Sql::Text).unwrap_or(Sql::Null));
+    }
+    let marks = vec!["?"; columns.len()].join(", ");
+    conn.execute(
+        &format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            table(module),
+            columns.join(", ")
+        ),
+        rusqlite::params_from_iter(args),
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Sets the given columns of row `id`.
+pub fn update(
+    conn: &Connection,
+    module: &ModuleDef,
+    id: i64,
+    values: &[(String, Option<String>)],
+) -> rusqlite::Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let sets: Vec<String> = values.iter().map(|(f, _)| format!("\"{f}\" = ?")).collect();
+    let mut args: Vec<Sql> = values
+        .iter()
+        .map(|(_, v)| v.clone().map(Sql::Text).unwrap_or(Sql::Null))
+        .collect();
+    args.push(Sql::Integer(id));
+    conn.execute(
+        &format!(
+            "UPDATE {} SET {} WHERE _id = ?",
+            table(module),
+            sets.join(", ")
+        ),
+        rusqlite::params_from_iter(args),
+    )?;
+    Ok(())
+}
+
+/// Deletes row `id`: users are flagged deleted and lose their sessions;
+/// actor rows are removed.
+pub fn delete(conn: &Connection, module: &ModuleDef, id: i64) -> rusqlite::Result<()> {
+    if keying(module) == Keying::OwnWithDelete {
+        conn.execute(
+            &format!("UPDATE {} SET _deleted = 1 WHERE _id = ?1", table(module)),
+            [id],
+        )?;
+        conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+    } else {
+        conn.execute(
+            &format!("DELETE FROM {} WHERE _id = ?1", table(module)),
+            [id],
+        )?;
+    }
+    Ok(())
+}

@@ -208,6 +208,11 @@ pub fn add_user(
 /// The Groups module's name in the registry.
 pub const GROUPS: &str = "Groups";
 
+/// Whether records can be owned by rows of `module` (users and groups).
+pub fn is_owner_module(module: &crate::registry::ModuleDef) -> bool {
+    module.name == USERS || module.name == GROUPS
+}
+
 /// The next id for a user or group. They share one sequence, as in vtiger
 /// (vtiger_users_seq), so a record's owner id names exactly one of them.
 pub fn next_owner_id(conn: &Connection, registry: &Registry) -> rusqlite::Result<i64> {

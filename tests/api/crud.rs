@@ -616,3 +616,124 @@ fn revise_with_an_element_that_is_not_an_object_is_refused_as_vtiger_does() {
         );
     }
 }
+
+#[test]
+fn users_and_actors_are_retrieved_as_vtiger_shows_them() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let admin = ok(&a.get("retrieve", &[("id", "19x1")]));
+    let keys: Vec<&String> = admin.as_object().unwrap().keys().collect();
+    assert_eq!(keys.first().map(|k| k.as_str()), Some("user_name"));
+    assert_eq!(
+        keys.last().map(|k| k.as_str()),
+        Some("id"),
+        "no label for users (golden seq 76)"
+    );
+    for secret in ["user_password", "confirm_password", "accesskey"] {
+        assert!(admin.get(secret).is_none(), "{secret} is never shown");
+    }
+    assert!(!a
+        .get("retrieve", &[("id", "19x1")])
+        .body
+        .contains(ADMIN_KEY));
+    assert_eq!(
+        a.get("retrieve", &[("id", "20x3")]).body,
+        r#"{"success":true,"result":{"groupid":"3","groupname":"Marketing Group","description":"Group Related to Marketing Activities","id":"20x3"}}"#
+    );
+    assert_eq!(
+        a.get("retrieve", &[("id", "21x1")]).body,
+        r#"{"success":true,"result":{"id":"21x1","currency_name":"USA, Dollars","currency_code":"USD","currency_symbol":"$","conversion_rate":"1.00000","currency_status":"Active","defaultid":"-11","deleted":"0"}}"#
+    );
+    assert_eq!(
+        a.get("retrieve", &[("id", "20x99")]).body,
+        r#"{"success":false,"error":{"message":"Record not found","code":"RECORD_NOT_FOUND"}}"#
+    );
+}
+
+#[test]
+fn admins_manage_users_and_actors_and_others_may_not() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let group = ok(&create(
+        &a,
+        "Groups",
+        &json!({"groupname": "Night Shift", "description": "after hours"}),
+    ));
+    assert_eq!(
+        group["id"], "20x5",
+        "after the admin (1) and the three shipped groups"
+    );
+    let user = ok(&create(
+        &a,
+        "Users",
+        &json!({
+            "user_name": "carol", "user_password": "x", "confirm_password": "x", "last_name": "Carol",
+            "roleid": "H5", "email1": "carol@example.com", "is_admin": "off"
+        }),
+    ));
+    assert_eq!(user["id"], "19x6");
+    assert_eq!(
+        (
+            user["status"].as_str(),
+            user["is_admin"].as_str(),
+            user["theme"].as_str()
+        ),
+        (Some("Active"), Some("off"), Some("softed"))
+    );
+    assert!(user.get("user_password").is_none());
+    let key: String = s
+        .db()
+        .query_row("SELECT accesskey FROM m_Users WHERE _id = 6", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut carol = s.client();
+    carol
+        .login("carol", &key)
+        .expect("a user created through the API logs in with its generated key");
+    let denied = r#"{"success":false,"error":{"message":"Permission to write is denied","code":"ACCESS_DENIED"}}"#;
+    assert_eq!(
+        create(&carol, "Groups", &json!({"groupname": "Mine"})).body,
+        denied
+    );
+    assert_eq!(
+        carol
+            .post(
+                "revise",
+                &[(
+                    "element",
+                    &json!({"id": "20x5", "groupname": "Taken"}).to_string()
+                )]
+            )
+            .body,
+        denied
+    );
+    assert_eq!(carol.post("delete", &[("id", "21x1")]).body, denied);
+    let renamed = ok(&a.post(
+        "revise",
+        &[(
+            "element",
+            &json!({"id": "20x5", "groupname": "Day Shift"}).to_string(),
+        )],
+    ));
+    assert_eq!(renamed["groupname"], "Day Shift");
+    let dup = create(
+        &a,
+        "Users",
+        &json!({"user_name": "carol", "user_password": "x", "confirm_password": "x", "last_name": "C", "roleid": "H5", "email1": "c@example.com"}),
+    );
+    assert_eq!(dup.json()["error"]["code"], "INVALID_FIELD_VALUE");
+    assert_eq!(
+        ok(&a.post("delete", &[("id", "19x6")]))["status"],
+        "successful"
+    );
+    assert_eq!(
+        carol.get("listtypes", &[]).json()["error"]["code"],
+        "INVALID_SESSIONID",
+        "a deleted user's sessions end"
+    );
+    assert_eq!(
+        a.post("delete", &[("id", "19x1")]).json()["error"]["message"],
+        "Permission to delete is denied"
+    );
+}
