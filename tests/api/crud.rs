@@ -737,3 +737,82 @@ fn admins_manage_users_and_actors_and_others_may_not() {
         "Permission to delete is denied"
     );
 }
+
+#[test]
+fn update_revise_and_delete_resolve_ids_like_retrieve() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let id = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Acme", "assigned_user_id": "19x1"}),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = format!("12x{}", id.split('x').nth(1).unwrap());
+    let incorrect = r#"{"success":false,"error":{"message":"Id specified is incorrect","code":"INVALID_ID_ATTRIBUTE"}}"#;
+    let for_id = r#"{"success":false,"error":{"message":"Permission to perform the operation is denied for id","code":"ACCESS_DENIED"}}"#;
+    let denied = r#"{"success":false,"error":{"message":"Permission to perform the operation is denied","code":"ACCESS_DENIED"}}"#;
+    let el = |id: &str| json!({"id": id, "lastname": "X", "assigned_user_id": "19x1"}).to_string();
+    assert_eq!(
+        a.post("update", &[("element", &el(&wrong))]).body,
+        incorrect
+    );
+    assert_eq!(
+        a.post("revise", &[("element", &el(&wrong))]).body,
+        incorrect
+    );
+    assert_eq!(a.post("delete", &[("id", &wrong)]).body, incorrect);
+    assert_eq!(
+        a.post(
+            "update",
+            &[("element", &json!({"accountname": "no id"}).to_string())]
+        )
+        .body,
+        for_id
+    );
+    assert_eq!(a.post("delete", &[]).body, for_id);
+    assert_eq!(
+        a.post(
+            "revise",
+            &[(
+                "element",
+                &json!({"id": "11x999999", "phone": "1"}).to_string()
+            )]
+        )
+        .body,
+        denied
+    );
+    assert_eq!(
+        a.get("delete", &[("id", &id)]).body,
+        for_id,
+        "a POST op by GET sees no id"
+    );
+}
+
+#[test]
+fn multipicklist_values_are_joined_with_vtigers_separator() {
+    let schema = crate::meta::schema_copy();
+    crate::meta::edit_module(schema.path(), "Accounts", |m| {
+        let fields = m["fields"].as_array_mut().unwrap();
+        let at = fields.len() - 1;
+        fields.insert(at, json!({"name": "cf_900", "label": "Regions", "type": "multipicklist", "picklistValues": ["North", "South", "East"],
+            "mandatory": false, "isunique": false, "nullable": true, "editable": true, "default": ""}));
+    });
+    let dir = schema.path().to_path_buf();
+    let s = TestServer::spawn_with(|c| c.schema_dir = Some(dir));
+    let a = s.admin();
+    let from_list = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "M", "assigned_user_id": "19x1", "cf_900": ["North", "East"]}),
+    ));
+    assert_eq!(from_list["cf_900"], "North |##| East");
+    let from_text = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "N", "assigned_user_id": "19x1", "cf_900": "South |##| North"}),
+    ));
+    assert_eq!(from_text["cf_900"], "South |##| North");
+}

@@ -204,7 +204,7 @@ fn describe_reports_the_callers_date_format() {
 }
 
 /// A copy of the project's schema folder that a test may change.
-fn schema_copy() -> tempfile::TempDir {
+pub fn schema_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
     std::fs::create_dir(dir.path().join("modules")).unwrap();
@@ -218,7 +218,7 @@ fn schema_copy() -> tempfile::TempDir {
     dir
 }
 
-fn edit_module(dir: &std::path::Path, module: &str, edit: impl FnOnce(&mut Value)) {
+pub fn edit_module(dir: &std::path::Path, module: &str, edit: impl FnOnce(&mut Value)) {
     let path = dir.join("modules").join(format!("{module}.json"));
     let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut m);
