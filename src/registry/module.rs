@@ -92,6 +92,10 @@ pub struct FieldDef {
     /// is `on`/`off` in vtiger): `[true, false]`.
     #[serde(default)]
     pub boolean_values: Option<[String; 2]>,
+    /// Derived on every save as `a × b / 100` from the two named fields
+    /// (vtiger's workflow computes Potentials' forecast_amount this way).
+    #[serde(default)]
+    pub percent_of: Option<[String; 2]>,
     /// The longest value accepted, in characters; 255 by default, 65535 for
     /// text and multipicklist fields.
     #[serde(default)]

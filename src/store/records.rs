@@ -168,6 +168,10 @@ pub fn insert(
         values.retain(|(f, _)| *f != field);
         values.push((field, Some(number)));
     }
+    let known: HashMap<String, Option<String>> = values.iter().cloned().collect();
+    let derived = derived_values(module, &known);
+    values.retain(|(f, _)| !derived.iter().any(|(d, _)| d == f));
+    values.extend(derived);
     let mut columns = vec!["_id".to_string()];
     let mut args: Vec<Sql> = vec![Sql::Integer(id)];
     for (field, value) in &values {
@@ -226,7 +230,17 @@ pub fn update(
             params_from_iter(args),
         )?;
     }
-    let stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    for (field, value) in derived_values(module, &stored.values) {
+        tx.execute(
+            &format!(
+                "UPDATE {} SET \"{field}\" = ?1 WHERE _id = ?2",
+                table(module)
+            ),
+            params![value, id],
+        )?;
+        stored.values.insert(field, value);
+    }
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
     tx.execute(
@@ -280,4 +294,88 @@ pub fn is_numeric(kind: FieldType) -> bool {
         kind,
         FieldType::Integer | FieldType::Double | FieldType::Decimal | FieldType::Currency
     )
+}
+
+/// Values of derived fields (`percentOf`) from the record's other values,
+/// computed exactly in decimal: no float ever touches a stored amount.
+pub fn derived_values(
+    module: &ModuleDef,
+    values: &HashMap<String, Option<String>>,
+) -> Vec<(String, Option<String>)> {
+    module
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let [a, b] = f.percent_of.as_ref()?;
+            let value = |name: &str| {
+                values
+                    .get(name)
+                    .cloned()
+                    .flatten()
+                    .and_then(|v| parse_decimal(&v))
+                    .unwrap_or((0, 0))
+            };
+            Some((f.name.clone(), Some(percent(value(a), value(b)))))
+        })
+        .collect()
+}
+
+/// A decimal as (digits without the point, number of decimals).
+fn parse_decimal(text: &str) -> Option<(i128, u32)> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = format!("{int}{frac}");
+    Some((digits.parse().ok()?, u32::try_from(frac.len()).ok()?))
+}
+
+/// `a × b / 100`, exact, written with at least 8 decimals.
+fn percent((a, sa): (i128, u32), (b, sb): (i128, u32)) -> String {
+    let Some(product) = a.checked_mul(b) else {
+        return String::new();
+    };
+    let scale = (sa + sb + 2) as usize;
+    let negative = product < 0;
+    let digits = format!("{:0>width$}", product.unsigned_abs(), width = scale + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    let frac = frac.trim_end_matches('0');
+    let frac = format!("{frac:0<8}");
+    format!("{}{int}.{frac}", if negative { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_is_exact() {
+        assert_eq!(
+            percent(
+                parse_decimal("99999.50").unwrap(),
+                parse_decimal("10").unwrap()
+            ),
+            "9999.95000000"
+        );
+        assert_eq!(
+            percent(
+                parse_decimal("100000").unwrap(),
+                parse_decimal("10.000").unwrap()
+            ),
+            "10000.00000000"
+        );
+        assert_eq!(
+            percent(parse_decimal("0.01").unwrap(), parse_decimal("1").unwrap()),
+            "0.00010000"
+        );
+        assert_eq!(
+            percent(parse_decimal("-50").unwrap(), parse_decimal("50").unwrap()),
+            "-25.00000000"
+        );
+        assert_eq!(
+            percent(
+                parse_decimal("1.123456789").unwrap(),
+                parse_decimal("33.333").unwrap()
+            ),
+            "0.37448185147737"
+        );
+    }
 }

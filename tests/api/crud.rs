@@ -409,6 +409,22 @@ fn values_are_formatted_as_vtiger_strings() {
         "vtiger rounds this to 100000; we never alter a value"
     );
     assert_eq!(pot["probability"], "10.000");
+    assert_eq!(
+        pot["forecast_amount"], "9999.95000000",
+        "amount × probability / 100, exactly"
+    );
+    let pid = pot["id"].as_str().unwrap();
+    let revised = ok(&a.post(
+        "revise",
+        &[(
+            "element",
+            &json!({"id": pid, "probability": "50"}).to_string(),
+        )],
+    ));
+    assert_eq!(
+        revised["forecast_amount"], "49999.75000000",
+        "re-derived from the stored amount"
+    );
     assert_eq!(pot["closingdate"], "2027-03-31");
     let ticket = ok(&create(
         &a,

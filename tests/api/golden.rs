@@ -162,8 +162,8 @@ const RECORD_DIFFERENCES: &[(&str, &str)] = &[
     // (1234567.89 → 1234568, 99999.50 → 100000): a lost value; we keep it.
     ("annual_revenue", "vtiger alters the value"),
     ("amount", "vtiger alters the value"),
-    // vtiger derives forecast_amount = amount × probability; not built yet.
-    ("forecast_amount", "not derived yet (issue 3 note)"),
+    // Derived from amount, which vtiger rounded first (see above).
+    ("forecast_amount", "derived from an altered value"),
 ];
 
 /// Whole answers that differ on purpose: vtiger stores anything in an email
