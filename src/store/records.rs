@@ -3,10 +3,9 @@
 //! Every write commits together with its change-log row.
 use std::collections::HashMap;
 
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::tables::{has_column, table};
+use super::tables::{has_column, sql_text, table};
 use crate::registry::{FieldType, ModuleDef, SystemField};
 
 /// A stored record, as raw column values.
@@ -42,16 +41,6 @@ pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String
     .optional()
 }
 
-fn text(v: Sql) -> Option<String> {
-    match v {
-        Sql::Null => None,
-        Sql::Integer(i) => Some(i.to_string()),
-        Sql::Real(f) => Some(f.to_string()),
-        Sql::Text(t) => Some(t),
-        Sql::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-    }
-}
-
 /// Loads live record `id` of `module`.
 pub fn load(
     conn: &Connection,
@@ -79,7 +68,7 @@ pub fn load(
     conn.query_row(&sql, params![id, module.name], |r| {
         let mut values = HashMap::new();
         for (i, c) in columns.iter().enumerate() {
-            values.insert(c.to_string(), text(r.get(7 + i)?));
+            values.insert(c.to_string(), sql_text(r.get(7 + i)?));
         }
         Ok(StoredRecord {
             id,
@@ -172,21 +161,7 @@ pub fn insert(
     let derived = derived_values(module, &known);
     values.retain(|(f, _)| !derived.iter().any(|(d, _)| d == f));
     values.extend(derived);
-    let mut columns = vec!["_id".to_string()];
-    let mut args: Vec<Sql> = vec![Sql::Integer(id)];
-    for (field, value) in &values {
-        columns.push(format!("\"{field}\""));
-        args.push(value.clone().map(Sql::Text).unwrap_or(Sql::Null));
-    }
-    let marks = vec!["?"; columns.len()].join(", ");
-    tx.execute(
-        &format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            table(module),
-            columns.join(", ")
-        ),
-        params_from_iter(args),
-    )?;
+    super::rows::insert(&tx, module, Some(id), &values)?;
     let label = compute_label(module, &values.into_iter().collect());
     tx.execute(
         "UPDATE crmentity SET label = ?1 WHERE crmid = ?2",
@@ -209,38 +184,11 @@ pub fn update(
     now_text: &str,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    if !w.values.is_empty() {
-        let sets: Vec<String> = w
-            .values
-            .iter()
-            .map(|(f, _)| format!("\"{f}\" = ?"))
-            .collect();
-        let mut args: Vec<Sql> = w
-            .values
-            .iter()
-            .map(|(_, v)| v.clone().map(Sql::Text).unwrap_or(Sql::Null))
-            .collect();
-        args.push(Sql::Integer(id));
-        tx.execute(
-            &format!(
-                "UPDATE {} SET {} WHERE _id = ?",
-                table(module),
-                sets.join(", ")
-            ),
-            params_from_iter(args),
-        )?;
-    }
+    super::rows::update(&tx, module, id, &w.values)?;
     let mut stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-    for (field, value) in derived_values(module, &stored.values) {
-        tx.execute(
-            &format!(
-                "UPDATE {} SET \"{field}\" = ?1 WHERE _id = ?2",
-                table(module)
-            ),
-            params![value, id],
-        )?;
-        stored.values.insert(field, value);
-    }
+    let derived = derived_values(module, &stored.values);
+    super::rows::update(&tx, module, id, &derived)?;
+    stored.values.extend(derived);
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
     tx.execute(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 
-use super::tables::{has_column, keying, table, Keying};
+use super::tables::{has_column, keying, sql_text, table, Keying};
 use crate::registry::ModuleDef;
 
 /// Row `id` of `module` as text by field name, or `None` when there is no
@@ -43,13 +43,7 @@ pub fn load(
         |r| {
             let mut row = HashMap::new();
             for (i, c) in columns.iter().enumerate() {
-                let v = match r.get::<_, Sql>(i)? {
-                    Sql::Null => None,
-                    Sql::Integer(n) => Some(n.to_string()),
-                    Sql::Real(f) => Some(f.to_string()),
-                    Sql::Text(t) => Some(t),
-                    Sql::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-                };
+                let v = sql_text(r.get(i)?);
                 row.insert(c.to_string(), v);
             }
             Ok(row)

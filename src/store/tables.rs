@@ -7,6 +7,18 @@ use rusqlite::Connection;
 
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry};
 
+/// A column value as the text the wire shows; NULL is `None`.
+pub fn sql_text(v: rusqlite::types::Value) -> Option<String> {
+    use rusqlite::types::Value as Sql;
+    match v {
+        Sql::Null => None,
+        Sql::Integer(i) => Some(i.to_string()),
+        Sql::Real(f) => Some(f.to_string()),
+        Sql::Text(t) => Some(t),
+        Sql::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
 /// How a module's rows are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keying {
@@ -91,37 +103,27 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
     tx.commit()
 }
 
-/// Inserts one row into an own-keyed table (Users, actors). Values are the
-/// wire's strings; keys that are not columns of the module are skipped.
+/// Inserts one row into an own-keyed table (Users, actors) from wire
+/// values; keys that are not columns of the module are skipped.
 pub fn insert_own_row(
     conn: &Connection,
     module: &ModuleDef,
     id: Option<i64>,
     values: &serde_json::Map<String, serde_json::Value>,
 ) -> rusqlite::Result<i64> {
-    let mut columns = vec!["_id".to_string()];
-    let mut params: Vec<rusqlite::types::Value> = vec![match id {
-        Some(id) => id.into(),
-        None => rusqlite::types::Value::Null,
-    }];
-    for field in module.fields.iter().filter(|f| has_column(module, f)) {
-        if let Some(v) = values.get(&field.name) {
-            columns.push(format!("\"{}\"", field.name));
-            params.push(match v {
-                serde_json::Value::String(s) => s.clone().into(),
-                serde_json::Value::Null => rusqlite::types::Value::Null,
-                other => other.to_string().into(),
-            });
-        }
-    }
-    let marks = vec!["?"; columns.len()].join(", ");
-    conn.execute(
-        &format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            table(module),
-            columns.join(", ")
-        ),
-        rusqlite::params_from_iter(params),
-    )?;
-    Ok(conn.last_insert_rowid())
+    let columns: Vec<(String, Option<String>)> = module
+        .fields
+        .iter()
+        .filter(|f| has_column(module, f))
+        .filter_map(|f| {
+            let v = values.get(&f.name)?;
+            let text = match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            };
+            Some((f.name.clone(), text))
+        })
+        .collect();
+    super::rows::insert(conn, module, id, &columns)
 }

@@ -3,7 +3,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::tables::{insert_own_row, table};
+use super::tables::{insert_own_row, sql_text, table};
 use crate::registry::Registry;
 
 /// The Users module's name in the registry.
@@ -117,22 +117,14 @@ pub fn login_profile(
             let mut out = Map::new();
             for (i, (key, _)) in PROFILE_KEYS.iter().enumerate() {
                 let v: rusqlite::types::Value = r.get(i)?;
-                out.insert(key.to_string(), Value::String(sql_text(v)));
+                out.insert(
+                    key.to_string(),
+                    Value::String(sql_text(v).unwrap_or_default()),
+                );
             }
             Ok(out)
         },
     )
-}
-
-fn sql_text(v: rusqlite::types::Value) -> String {
-    use rusqlite::types::Value as V;
-    match v {
-        V::Null => String::new(),
-        V::Integer(i) => i.to_string(),
-        V::Real(f) => f.to_string(),
-        V::Text(t) => t,
-        V::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
-    }
 }
 
 /// A 16-character access key, vtiger's alphabet and length.
