@@ -1,6 +1,6 @@
 //! # `POST webservice.php` `operation=create&elementType=…&element={…}`
 //! Creates a record and answers it as retrieve would (§3.3, §5).
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::records::{
@@ -37,7 +37,12 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let module = writable_module(&ctx.registry, p.element_type.as_deref(), &p.caller)?;
     let mut conn = ctx.store.conn()?;
     if keying(module) != Keying::Shared {
-        return create_row(ctx, &conn, module, &p.element);
+        // One immediate transaction: the id, the name check and the insert
+        // cannot interleave with another writer's.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let created = create_row(ctx, &tx, module, &p.element)?;
+        tx.commit()?;
+        return Ok(created);
     }
     let write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
     let (now, now_text) = now_pair();

@@ -39,7 +39,9 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
                     "Permission to delete is denied".into(),
                 ));
             }
-            rows::delete(&conn, module, id)?;
+            let tx = conn.transaction()?;
+            rows::delete(&tx, module, id)?;
+            tx.commit()?;
         }
     }
     Ok(json!({"status": "successful"}))

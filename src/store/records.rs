@@ -3,7 +3,7 @@
 //! Every write commits together with its change-log row.
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::tables::{has_column, sql_text, table};
 use crate::registry::{FieldType, ModuleDef, SystemField};
@@ -135,7 +135,7 @@ pub fn insert(
     now: i64,
     now_text: &str,
 ) -> rusqlite::Result<i64> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let owner = w.owner.unwrap_or(user);
     let source = if module
         .fields
@@ -183,7 +183,7 @@ pub fn update(
     now: i64,
     now_text: &str,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     super::rows::update(&tx, module, id, &w.values)?;
     let mut stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let derived = derived_values(module, &stored.values);
@@ -209,7 +209,7 @@ pub fn delete(
     now: i64,
     now_text: &str,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let owner: i64 = tx.query_row(
         "SELECT smownerid FROM crmentity WHERE crmid = ?1",
         params![id],

@@ -832,3 +832,61 @@ fn multipicklist_values_are_joined_with_vtigers_separator() {
     ));
     assert_eq!(from_text["cf_900"], "South |##| North");
 }
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let s = TestServer::spawn_with(|c| c.workers = 4);
+    let port = s.port;
+    let session = s.admin().session.unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let session = session.clone();
+            std::thread::spawn(move || {
+                let c = VtClient { port, session: Some(session) };
+                (0..25)
+                    .map(|i| {
+                        let r = create(&c, "Accounts", &json!({"accountname": format!("T{t} #{i}"), "assigned_user_id": "19x1"}));
+                        let id = ok(&r)["id"].as_str().unwrap().to_string();
+                        let revised = ok(&c.post("revise", &[("element", &json!({"id": id, "employees": i}).to_string())]));
+                        assert_eq!(revised["employees"], i.to_string());
+                        id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100, "every acknowledged create has its own id");
+    let stored: i64 = s
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM crmentity WHERE setype = 'Accounts' AND deleted = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 100);
+    let numbers: i64 = s
+        .db()
+        .query_row(
+            "SELECT COUNT(DISTINCT account_no) FROM m_Accounts",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(numbers, 100, "auto-numbers are never handed out twice");
+    let logged: i64 = s
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM changelog WHERE setype = 'Accounts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 200, "each create and revise has its change-log row");
+}
