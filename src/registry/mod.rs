@@ -121,6 +121,14 @@ impl Registry {
         for m in &registry.modules {
             registry.validate(m)?;
         }
+        // Logins and record owners need these two; refuse to start without them.
+        for required in [crate::store::users::USERS, crate::store::users::GROUPS] {
+            if registry.module(required).is_none() {
+                return Err(format!(
+                    "the schema has no {required} module; logins and record owners need it"
+                ));
+            }
+        }
         Ok(registry)
     }
 
@@ -291,5 +299,19 @@ mod tests {
         m.fields[7].refers_to = Some(vec!["Nowhere".into()]);
         let err = Registry::new(vec![m], vec![], vec![]).unwrap_err();
         assert!(err.contains("refers to unknown module Nowhere"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_without_users_is_refused() {
+        let groups: ModuleDef = serde_json::from_str(
+            crate::embedded::MODULE_FILES
+                .iter()
+                .find(|(n, _)| *n == "Groups.json")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        let err = Registry::new(vec![groups], vec![], vec![]).unwrap_err();
+        assert!(err.contains("no Users module"), "{err}");
     }
 }
