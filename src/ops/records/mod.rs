@@ -1,17 +1,24 @@
 //! What create, retrieve, update, revise and delete share: resolving ids in
-//! vtiger's order of checks, reading `element`, and the record's wire shape
-//! (spec §3.3, §5).
+//! vtiger's order of checks and reading `element` (spec §3.3). The record's
+//! wire shape is in `wire.rs`, the value checks that are ours in `values.rs`.
+mod values;
+mod wire;
+
 use rusqlite::Connection;
 use serde_json::{Map, Value};
+
+pub use wire::{row_to_wire, wire_record};
 
 use super::OpCall;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
-use crate::store::records::{self, RecordWrite, StoredRecord};
+use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, WsId};
+use crate::store::records::{self, RecordWrite};
 use crate::store::rows;
 use crate::store::tables::{has_column, keying, table, Keying};
 use crate::store::users::{GROUPS, USERS};
+use values::{boolean, check_value};
+use wire::reference_prefix;
 
 /// "… denied for id": an id whose prefix names no module.
 pub fn denied_for_id() -> WsError {
@@ -90,48 +97,6 @@ pub fn with_defaults(module: &ModuleDef, element: &Map<String, Value>) -> Map<St
         }
     }
     out
-}
-
-/// A user or actor row on the wire. Users: fields in order (never passwords
-/// or access keys), then `id`, no `label` (shared/golden seq 76). Actors:
-/// the table row as vtiger returns it, its id column included (seq 77-78).
-pub fn row_to_wire(
-    conn: &Connection,
-    registry: &Registry,
-    module: &ModuleDef,
-    id: i64,
-) -> Result<Value, WsError> {
-    let row = rows::load(conn, module, id)?.ok_or_else(WsError::denied)?;
-    let ws = WsId::new(module.id_prefix, id).to_string();
-    let mut out = Map::new();
-    match module.id_column.as_deref() {
-        Some("id") => {
-            out.insert("id".into(), ws.clone().into());
-        }
-        Some(column) => {
-            out.insert(column.into(), id.to_string().into());
-        }
-        None => {}
-    }
-    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
-        let stored = row.get(&f.name).cloned().flatten();
-        let value = match (f.kind, stored) {
-            (FieldType::Reference, Some(s)) => match s.parse::<i64>() {
-                Ok(target) => reference_prefix(
-                    conn,
-                    registry,
-                    f.refers_to.as_deref().unwrap_or_default(),
-                    target,
-                )?
-                .unwrap_or(s),
-                Err(_) => s,
-            },
-            (_, stored) => stored.unwrap_or_default(),
-        };
-        out.insert(f.name.clone(), value.into());
-    }
-    out.entry("id").or_insert_with(|| ws.into());
-    Ok(Value::Object(out))
 }
 
 /// A module that records can be written to through create.
@@ -312,87 +277,6 @@ pub fn read_element(
     Ok(write)
 }
 
-/// Checks vtiger does not make but a careful server must: a value that
-/// would be stored mangled (vtiger turns `12abc` into 12, `2026-13-45` into
-/// a zero date) or not fit is refused with the field named, nothing saved.
-fn check_value(f: &FieldDef, text: &str) -> Result<(), WsError> {
-    let invalid = |what: &str| {
-        WsError::InvalidFieldValue(format!("Invalid value specified for {}: {what}", f.name))
-    };
-    let limit = f.max_length.unwrap_or(match f.kind {
-        FieldType::Text | FieldType::Multipicklist => 65_535,
-        _ => 255,
-    });
-    if text.chars().count() > limit {
-        return Err(invalid(&format!("longer than {limit} characters")));
-    }
-    if text.is_empty() {
-        return Ok(());
-    }
-    let t = text.trim();
-    let ok = match f.kind {
-        FieldType::Integer => t.parse::<i64>().is_ok(),
-        FieldType::Double | FieldType::Decimal | FieldType::Currency => is_decimal(t),
-        FieldType::Boolean => ["0", "1", "true", "false", "on", "off", "yes", "no"]
-            .contains(&t.to_ascii_lowercase().as_str()),
-        FieldType::Date => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok(),
-        FieldType::Datetime => ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-            .iter()
-            .any(|fmt| chrono::NaiveDateTime::parse_from_str(t, fmt).is_ok()),
-        FieldType::Time => ["%H:%M:%S", "%H:%M"]
-            .iter()
-            .any(|fmt| chrono::NaiveTime::parse_from_str(t, fmt).is_ok()),
-        FieldType::Email => is_email(t),
-        _ => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(match f.kind {
-            FieldType::Integer => "expected a whole number",
-            FieldType::Double | FieldType::Decimal | FieldType::Currency => {
-                "expected a decimal number like 1500.25"
-            }
-            FieldType::Boolean => "expected 0 or 1",
-            FieldType::Date => "expected a date as yyyy-mm-dd",
-            FieldType::Datetime => "expected a date and time as yyyy-mm-dd hh:mm:ss",
-            FieldType::Time => "expected a time as hh:mm:ss",
-            _ => "expected an email address",
-        }))
-    }
-}
-
-fn is_decimal(t: &str) -> bool {
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.len() <= 17
-        && frac.len() <= 8
-        && (int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
-}
-
-fn is_email(t: &str) -> bool {
-    match t.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !t.contains(char::is_whitespace)
-                && !domain.contains('@')
-        }
-        None => false,
-    }
-}
-
-fn boolean(text: Option<&str>) -> &'static str {
-    match text.map(|t| t.trim().to_ascii_lowercase()) {
-        Some(t) if ["1", "true", "on", "yes"].contains(&t.as_str()) => "1",
-        _ => "0",
-    }
-}
-
 /// A reference must name a module the field refers to (§3.3 create step 3).
 fn check_reference(
     conn: &Connection,
@@ -471,181 +355,8 @@ fn check_owner(conn: &Connection, registry: &Registry, text: &str) -> Result<i64
     }
 }
 
-/// The webservice id of object `id` among `targets`, probing them in order
-/// for a live record (spec §5.1); `None` when it dangles.
-fn reference_prefix(
-    conn: &Connection,
-    registry: &Registry,
-    targets: &[String],
-    id: i64,
-) -> Result<Option<String>, WsError> {
-    for target in targets {
-        let Some(m) = registry.module(target) else {
-            continue;
-        };
-        let found = match keying(m) {
-            Keying::Shared => records::live_setype(conn, id)?.is_some_and(|s| s == m.name),
-            Keying::OwnWithDelete => conn
-                .query_row(
-                    &format!("SELECT 1 FROM {} WHERE _id = ?1 AND _deleted = 0", table(m)),
-                    [id],
-                    |_| Ok(()),
-                )
-                .is_ok(),
-            Keying::Own => conn
-                .query_row(
-                    &format!("SELECT 1 FROM {} WHERE _id = ?1", table(m)),
-                    [id],
-                    |_| Ok(()),
-                )
-                .is_ok(),
-        };
-        if found {
-            return Ok(Some(WsId::new(m.id_prefix, id).to_string()));
-        }
-    }
-    Ok(None)
-}
-
-/// Shows `text` with `scale` decimals, never dropping a digit it has.
-fn decimal(text: &str, scale: usize) -> String {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if frac.len() >= scale {
-        return text.to_string();
-    }
-    format!("{int}.{frac:0<scale$}")
-}
-
-fn user_ws(registry: &Registry, id: i64) -> String {
-    if id == 0 {
-        return String::new();
-    }
-    WsId::new(registry.module(USERS).expect("Users").id_prefix, id).to_string()
-}
-
-/// A record on the wire (§5.1): every value a string, fields in module
-/// order, then `id`, then `label` when asked for and not empty.
-pub fn to_wire(
-    conn: &Connection,
-    registry: &Registry,
-    module: &ModuleDef,
-    rec: &StoredRecord,
-    with_label: bool,
-) -> Result<Value, WsError> {
-    let mut out = Map::new();
-    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
-        let value = match (f.system, f.kind) {
-            (Some(SystemField::Createdtime), _) => rec.created_time.clone(),
-            (Some(SystemField::Modifiedtime), _) => rec.modified_time.clone(),
-            (Some(SystemField::Modifiedby), _) => user_ws(registry, rec.modified_by),
-            (Some(SystemField::Creator), _) => user_ws(registry, rec.creator),
-            (Some(SystemField::Source), _) => rec.source.clone(),
-            (None, FieldType::Owner) => owner_ws(conn, registry, rec.owner)?,
-            (None, kind) => {
-                let stored = rec.values.get(&f.name).cloned().flatten();
-                match kind {
-                    FieldType::Reference => {
-                        let id = stored.and_then(|s| s.parse::<i64>().ok());
-                        match id {
-                            Some(id) => reference_prefix(
-                                conn,
-                                registry,
-                                f.refers_to.as_deref().unwrap_or_default(),
-                                id,
-                            )?
-                            .unwrap_or_default(),
-                            None => String::new(),
-                        }
-                    }
-                    FieldType::Boolean => stored.unwrap_or_else(|| "0".into()),
-                    FieldType::Integer => stored.unwrap_or_else(|| "0".into()),
-                    FieldType::Double | FieldType::Decimal | FieldType::Currency => {
-                        decimal(&stored.unwrap_or_else(|| "0".into()), f.scale.unwrap_or(8))
-                    }
-                    _ => stored.unwrap_or_default(),
-                }
-            }
-        };
-        out.insert(f.name.clone(), Value::String(value));
-    }
-    out.insert(
-        "id".into(),
-        WsId::new(module.id_prefix, rec.id).to_string().into(),
-    );
-    if with_label && !rec.label.is_empty() {
-        out.insert("label".into(), rec.label.clone().into());
-    }
-    Ok(Value::Object(out))
-}
-
-fn owner_ws(conn: &Connection, registry: &Registry, id: i64) -> Result<String, WsError> {
-    let targets = [USERS.to_string(), GROUPS.to_string()];
-    Ok(reference_prefix(conn, registry, &targets, id)?.unwrap_or_default())
-}
-
 /// The current time as (unix seconds, `YYYY-MM-DD HH:MM:SS` UTC).
 pub fn now_pair() -> (i64, String) {
     let now = chrono::Utc::now();
     (now.timestamp(), now.format("%Y-%m-%d %H:%M:%S").to_string())
-}
-
-/// Loads and formats a record just written or resolved.
-pub fn wire_record(
-    conn: &Connection,
-    registry: &Registry,
-    module: &ModuleDef,
-    id: i64,
-) -> Result<Value, WsError> {
-    let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
-    to_wire(conn, registry, module, &rec, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_are_padded_never_rounded() {
-        assert_eq!(decimal("1500", 8), "1500.00000000");
-        assert_eq!(decimal("99999.50", 8), "99999.50000000");
-        assert_eq!(decimal("10", 3), "10.000");
-        assert_eq!(decimal("1.123456789", 8), "1.123456789");
-    }
-
-    #[test]
-    fn decimal_and_email_shapes() {
-        for good in [
-            "0",
-            "-1",
-            "1500.25",
-            "99999.50",
-            "12345678901234567.12345678",
-        ] {
-            assert!(is_decimal(good), "{good}");
-        }
-        for bad in [
-            "",
-            "-",
-            "1.",
-            ".5",
-            "1,5",
-            "1e5",
-            "abc",
-            "1.123456789",
-            "123456789012345678",
-        ] {
-            assert!(!is_decimal(bad), "{bad}");
-        }
-        assert!(is_email("a.b@example.com"));
-        for bad in [
-            "not-an-email",
-            "a@b",
-            "@b.com",
-            "a b@c.com",
-            "a@b@c.com",
-            "a@.com",
-        ] {
-            assert!(!is_email(bad), "{bad}");
-        }
-    }
 }

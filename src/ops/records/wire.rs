@@ -1,0 +1,189 @@
+//! Records on the wire (spec §5.1): every value a string, fields in module
+//! order, then `id`, then `label`.
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::error::WsError;
+use crate::registry::{FieldType, ModuleDef, Registry, SystemField, WsId};
+use crate::store::records::{self, StoredRecord};
+use crate::store::rows;
+use crate::store::tables::{keying, table, Keying};
+use crate::store::users::{GROUPS, USERS};
+
+/// A user or actor row on the wire. Users: fields in order (never passwords
+/// or access keys), then `id`, no `label` (shared/golden seq 76). Actors:
+/// the table row as vtiger returns it, its id column included (seq 77-78).
+pub fn row_to_wire(
+    conn: &Connection,
+    registry: &Registry,
+    module: &ModuleDef,
+    id: i64,
+) -> Result<Value, WsError> {
+    let row = rows::load(conn, module, id)?.ok_or_else(WsError::denied)?;
+    let ws = WsId::new(module.id_prefix, id).to_string();
+    let mut out = Map::new();
+    match module.id_column.as_deref() {
+        Some("id") => {
+            out.insert("id".into(), ws.clone().into());
+        }
+        Some(column) => {
+            out.insert(column.into(), id.to_string().into());
+        }
+        None => {}
+    }
+    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
+        let stored = row.get(&f.name).cloned().flatten();
+        let value = match (f.kind, stored) {
+            (FieldType::Reference, Some(s)) => match s.parse::<i64>() {
+                Ok(target) => reference_prefix(
+                    conn,
+                    registry,
+                    f.refers_to.as_deref().unwrap_or_default(),
+                    target,
+                )?
+                .unwrap_or(s),
+                Err(_) => s,
+            },
+            (_, stored) => stored.unwrap_or_default(),
+        };
+        out.insert(f.name.clone(), value.into());
+    }
+    out.entry("id").or_insert_with(|| ws.into());
+    Ok(Value::Object(out))
+}
+
+/// The webservice id of object `id` among `targets`, probing them in order
+/// for a live record (spec §5.1); `None` when it dangles.
+pub(super) fn reference_prefix(
+    conn: &Connection,
+    registry: &Registry,
+    targets: &[String],
+    id: i64,
+) -> Result<Option<String>, WsError> {
+    for target in targets {
+        let Some(m) = registry.module(target) else {
+            continue;
+        };
+        let found = match keying(m) {
+            Keying::Shared => records::live_setype(conn, id)?.is_some_and(|s| s == m.name),
+            Keying::OwnWithDelete => conn
+                .query_row(
+                    &format!("SELECT 1 FROM {} WHERE _id = ?1 AND _deleted = 0", table(m)),
+                    [id],
+                    |_| Ok(()),
+                )
+                .is_ok(),
+            Keying::Own => conn
+                .query_row(
+                    &format!("SELECT 1 FROM {} WHERE _id = ?1", table(m)),
+                    [id],
+                    |_| Ok(()),
+                )
+                .is_ok(),
+        };
+        if found {
+            return Ok(Some(WsId::new(m.id_prefix, id).to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// Shows `text` with `scale` decimals, never dropping a digit it has.
+fn decimal(text: &str, scale: usize) -> String {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() >= scale {
+        return text.to_string();
+    }
+    format!("{int}.{frac:0<scale$}")
+}
+
+fn user_ws(registry: &Registry, id: i64) -> String {
+    if id == 0 {
+        return String::new();
+    }
+    WsId::new(registry.module(USERS).expect("Users").id_prefix, id).to_string()
+}
+
+/// A record on the wire (§5.1): every value a string, fields in module
+/// order, then `id`, then `label` when asked for and not empty.
+pub fn to_wire(
+    conn: &Connection,
+    registry: &Registry,
+    module: &ModuleDef,
+    rec: &StoredRecord,
+    with_label: bool,
+) -> Result<Value, WsError> {
+    let mut out = Map::new();
+    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
+        let value = match (f.system, f.kind) {
+            (Some(SystemField::Createdtime), _) => rec.created_time.clone(),
+            (Some(SystemField::Modifiedtime), _) => rec.modified_time.clone(),
+            (Some(SystemField::Modifiedby), _) => user_ws(registry, rec.modified_by),
+            (Some(SystemField::Creator), _) => user_ws(registry, rec.creator),
+            (Some(SystemField::Source), _) => rec.source.clone(),
+            (None, FieldType::Owner) => owner_ws(conn, registry, rec.owner)?,
+            (None, kind) => {
+                let stored = rec.values.get(&f.name).cloned().flatten();
+                match kind {
+                    FieldType::Reference => {
+                        let id = stored.and_then(|s| s.parse::<i64>().ok());
+                        match id {
+                            Some(id) => reference_prefix(
+                                conn,
+                                registry,
+                                f.refers_to.as_deref().unwrap_or_default(),
+                                id,
+                            )?
+                            .unwrap_or_default(),
+                            None => String::new(),
+                        }
+                    }
+                    FieldType::Boolean => stored.unwrap_or_else(|| "0".into()),
+                    FieldType::Integer => stored.unwrap_or_else(|| "0".into()),
+                    FieldType::Double | FieldType::Decimal | FieldType::Currency => {
+                        decimal(&stored.unwrap_or_else(|| "0".into()), f.scale.unwrap_or(8))
+                    }
+                    _ => stored.unwrap_or_default(),
+                }
+            }
+        };
+        out.insert(f.name.clone(), Value::String(value));
+    }
+    out.insert(
+        "id".into(),
+        WsId::new(module.id_prefix, rec.id).to_string().into(),
+    );
+    if with_label && !rec.label.is_empty() {
+        out.insert("label".into(), rec.label.clone().into());
+    }
+    Ok(Value::Object(out))
+}
+
+fn owner_ws(conn: &Connection, registry: &Registry, id: i64) -> Result<String, WsError> {
+    let targets = [USERS.to_string(), GROUPS.to_string()];
+    Ok(reference_prefix(conn, registry, &targets, id)?.unwrap_or_default())
+}
+
+/// Loads and formats a record just written or resolved.
+pub fn wire_record(
+    conn: &Connection,
+    registry: &Registry,
+    module: &ModuleDef,
+    id: i64,
+) -> Result<Value, WsError> {
+    let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
+    to_wire(conn, registry, module, &rec, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_padded_never_rounded() {
+        assert_eq!(decimal("1500", 8), "1500.00000000");
+        assert_eq!(decimal("99999.50", 8), "99999.50000000");
+        assert_eq!(decimal("10", 3), "10.000");
+        assert_eq!(decimal("1.123456789", 8), "1.123456789");
+    }
+}
