@@ -10,6 +10,7 @@ pub mod ops;
 pub mod registry;
 pub mod startup;
 pub mod store;
+pub mod vtql;
 
 /// Files from `schema/` and `fixtures/seed/`, built into the binary.
 pub mod embedded {

@@ -1,0 +1,197 @@
+//! VTQL tokens, each with its byte offset in the query.
+
+/// A token's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// `[A-Za-z0-9_]+`, optionally with one `.` between digits (a decimal):
+    /// names, keywords and unquoted numbers.
+    Word(String),
+    /// A quoted string without its quotes; `''` inside stands for `'`.
+    Str(String),
+    /// `,`
+    Comma,
+    /// `(`
+    Open,
+    /// `)`
+    Close,
+    /// `;`
+    Semicolon,
+    /// `*`
+    Star,
+    /// `=`
+    Eq,
+    /// `!=` or `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `>`
+    Gt,
+    /// `<=`
+    Le,
+    /// `>=`
+    Ge,
+}
+
+/// A token and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// What it is.
+    pub tok: Tok,
+    /// Byte offset in the query.
+    pub at: usize,
+}
+
+/// A lexing failure: an unterminated string or a character VTQL lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    /// Byte offset of the offending character.
+    pub at: usize,
+    /// What went wrong.
+    pub what: String,
+}
+
+/// Splits `query` into tokens.
+pub fn tokenize(query: &str) -> Result<Vec<Token>, LexError> {
+    let bytes = query.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let at = i;
+        let single = |tok| Some((tok, 1));
+        let sym = match c {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            b',' => single(Tok::Comma),
+            b'(' => single(Tok::Open),
+            b')' => single(Tok::Close),
+            b';' => single(Tok::Semicolon),
+            b'*' => single(Tok::Star),
+            b'=' => single(Tok::Eq),
+            b'!' if bytes.get(i + 1) == Some(&b'=') => Some((Tok::Ne, 2)),
+            b'<' if bytes.get(i + 1) == Some(&b'=') => Some((Tok::Le, 2)),
+            b'<' if bytes.get(i + 1) == Some(&b'>') => Some((Tok::Ne, 2)),
+            b'<' => single(Tok::Lt),
+            b'>' if bytes.get(i + 1) == Some(&b'=') => Some((Tok::Ge, 2)),
+            b'>' => single(Tok::Gt),
+            _ => None,
+        };
+        if let Some((tok, len)) = sym {
+            out.push(Token { tok, at });
+            i += len;
+        } else if c == b'\'' {
+            let (text, next) = string(query, i)?;
+            out.push(Token {
+                tok: Tok::Str(text),
+                at,
+            });
+            i = next;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let mut j = i;
+            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                j += 1;
+            }
+            // 12.50: a decimal number is one word.
+            if j + 1 < bytes.len()
+                && bytes[j] == b'.'
+                && bytes[i..j].iter().all(u8::is_ascii_digit)
+                && bytes[j + 1].is_ascii_digit()
+            {
+                j += 1;
+                while j < bytes.len() && bytes[j].is_ascii_digit() {
+                    j += 1;
+                }
+            }
+            out.push(Token {
+                tok: Tok::Word(query[i..j].to_string()),
+                at,
+            });
+            i = j;
+        } else {
+            let ch = query[i..].chars().next().unwrap_or('?');
+            return Err(LexError {
+                at,
+                what: format!("unexpected character '{ch}'"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a quoted string starting at `start`; returns it and the offset after it.
+fn string(query: &str, start: usize) -> Result<(String, usize), LexError> {
+    let bytes = query.as_bytes();
+    let mut text = String::new();
+    let mut i = start + 1;
+    let mut run = i;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            text.push_str(&query[run..i]);
+            if bytes.get(i + 1) == Some(&b'\'') {
+                text.push('\'');
+                i += 2;
+                run = i;
+                continue;
+            }
+            return Ok((text, i + 1));
+        }
+        i += 1;
+    }
+    Err(LexError {
+        at: start,
+        what: "unterminated string".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(q: &str) -> Vec<Tok> {
+        tokenize(q).unwrap().into_iter().map(|t| t.tok).collect()
+    }
+
+    #[test]
+    fn words_strings_and_symbols() {
+        assert_eq!(
+            toks("select id,x FROM M where a>='O''Brien' and b<>12.5;"),
+            vec![
+                Tok::Word("select".into()),
+                Tok::Word("id".into()),
+                Tok::Comma,
+                Tok::Word("x".into()),
+                Tok::Word("FROM".into()),
+                Tok::Word("M".into()),
+                Tok::Word("where".into()),
+                Tok::Word("a".into()),
+                Tok::Ge,
+                Tok::Str("O'Brien".into()),
+                Tok::Word("and".into()),
+                Tok::Word("b".into()),
+                Tok::Ne,
+                Tok::Word("12.5".into()),
+                Tok::Semicolon,
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_and_errors() {
+        let t = tokenize("a  'b'").unwrap();
+        assert_eq!((t[0].at, t[1].at), (0, 3));
+        assert_eq!(
+            tokenize("a = 'open").unwrap_err(),
+            LexError {
+                at: 4,
+                what: "unterminated string".into()
+            }
+        );
+        assert_eq!(tokenize("a # b").unwrap_err().at, 2);
+        assert_eq!(
+            toks("'Zażółć' 'x'"),
+            vec![Tok::Str("Zażółć".into()), Tok::Str("x".into())]
+        );
+    }
+}
