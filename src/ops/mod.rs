@@ -9,6 +9,7 @@ pub mod getchallenge;
 pub mod listtypes;
 pub mod login;
 pub mod logout;
+pub mod query;
 pub mod records;
 pub mod retrieve;
 pub mod revise;
@@ -90,6 +91,7 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "update" => update::run(ctx, update::Params::from_call(call)?),
         "revise" => revise::run(ctx, revise::params(call)?),
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
+        "query" => query::run(ctx, query::Params::from_call(call)?),
         other => Err(WsError::OperationNotSupported(format!(
             "Operation {other} is not supported by this server yet"
         ))),

@@ -19,6 +19,7 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
+pub mod translate;
 
 use crate::error::WsError;
 pub use ast::Select;

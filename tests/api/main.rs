@@ -6,3 +6,4 @@ mod errors;
 mod golden;
 mod helpers;
 mod meta;
+mod query;

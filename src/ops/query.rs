@@ -1,0 +1,120 @@
+//! # `GET webservice.php?operation=query&query=SELECT … ;`
+//! VTQL (§8): a list of records (no `label`), or `[{"count":"N"}]`.
+use rusqlite::params_from_iter;
+use serde_json::{json, Map, Value};
+
+use super::records::{row_to_wire, wire_record};
+use super::{Ctx, OpCall};
+use crate::error::WsError;
+use crate::store::tables::{keying, Keying};
+use crate::vtql::{self, translate};
+
+/// query's parameters.
+pub struct Params {
+    query: Option<String>,
+}
+
+impl Params {
+    /// Reads them from the call.
+    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
+        call.caller()?;
+        Ok(Params {
+            query: call.param("query").map(str::to_string),
+        })
+    }
+}
+
+/// The module name as vtiger finds it before parsing: the word after the
+/// first `FROM` (case-insensitive), up to whitespace or `;`.
+fn module_named(query: &str) -> Option<&str> {
+    let lower = query.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("from") {
+        let start = from + i + 4;
+        let rest = &query[start..];
+        let trimmed = rest.trim_start();
+        if trimmed.len() < rest.len() {
+            let name: &str = trimmed
+                .split(|c: char| c.is_whitespace() || c == ';')
+                .next()
+                .unwrap_or("");
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+        from = start;
+    }
+    None
+}
+
+/// The matching records, at most 100 a page.
+pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+    let denied_query =
+        || WsError::AccessDenied("Permission to perform the operation is denied for query".into());
+    let query = p.query.ok_or_else(denied_query)?;
+    // vtiger resolves the module before it parses (shared/golden seq 232, 234).
+    let name = module_named(&query).ok_or_else(denied_query)?;
+    if ctx.registry.module(name).is_none() {
+        return Err(WsError::AccessDenied(format!(
+            "Permission to perform the operation is denied for name : {name}"
+        )));
+    }
+    let select = vtql::parse(&query)?;
+    let plan = translate::plan(&ctx.registry, &select)?;
+    let conn = ctx.store.conn()?;
+    let mut stmt = conn.prepare(&plan.sql)?;
+    if plan.count {
+        let n: i64 = stmt.query_row(params_from_iter(plan.params.iter()), |r| r.get(0))?;
+        return Ok(json!([{"count": n.to_string()}]));
+    }
+    let ids: Vec<i64> = stmt
+        .query_map(params_from_iter(plan.params.iter()), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        let full = match keying(plan.module) {
+            Keying::Shared => {
+                let mut v = wire_record(&conn, &ctx.registry, plan.module, id)?;
+                // Query rows carry no label (spec §8.3).
+                v.as_object_mut().map(|o| o.shift_remove("label"));
+                v
+            }
+            _ => row_to_wire(&conn, &ctx.registry, plan.module, id)?,
+        };
+        rows.push(project(
+            full,
+            plan.columns.as_deref(),
+            plan.module.id_column.as_deref(),
+        ));
+    }
+    Ok(Value::Array(rows))
+}
+
+/// The selected columns in select order, then `id`. For `*`, every field;
+/// actor rows start with `id` and leave out their id column
+/// (shared/golden seq 251-252).
+fn project(full: Value, columns: Option<&[String]>, id_column: Option<&str>) -> Value {
+    let Value::Object(mut full) = full else {
+        return full;
+    };
+    let id = full.shift_remove("id").unwrap_or(Value::Null);
+    let mut out = Map::new();
+    match (columns, id_column) {
+        (Some(cols), _) => {
+            for c in cols.iter().filter(|c| *c != "id") {
+                out.insert(c.clone(), full.get(c).cloned().unwrap_or_else(|| json!("")));
+            }
+            out.insert("id".into(), id);
+        }
+        (None, Some(id_column)) => {
+            full.shift_remove(id_column);
+            out.insert("id".into(), id);
+            out.extend(full);
+        }
+        (None, None) => {
+            out.extend(full);
+            out.insert("id".into(), id);
+        }
+    }
+    Value::Object(out)
+}
