@@ -79,6 +79,13 @@ pub enum Expr {
     Compare(String, Op, Literal),
     /// `column IN (v, …)`
     In(String, Vec<Literal>),
+    /// `NOT e` (our addition, with `NOT IN`, `NOT LIKE`).
+    Not(Box<Expr>),
+    /// `column IS NULL` (`true`) or `IS NOT NULL` (`false`); empty counts as
+    /// null, since vtiger shows both as `""` (our addition).
+    IsNull(String, bool),
+    /// `column BETWEEN low AND high` (our addition).
+    Between(String, Literal, Literal),
 }
 
 impl fmt::Display for Op {
@@ -114,6 +121,10 @@ impl fmt::Display for Expr {
                 let list: Vec<String> = values.iter().map(ToString::to_string).collect();
                 write!(f, "{c} IN ({})", list.join(", "))
             }
+            Expr::Not(e) => write!(f, "NOT ({e})"),
+            Expr::IsNull(c, true) => write!(f, "{c} IS NULL"),
+            Expr::IsNull(c, false) => write!(f, "{c} IS NOT NULL"),
+            Expr::Between(c, lo, hi) => write!(f, "{c} BETWEEN {lo} AND {hi}"),
         }
     }
 }

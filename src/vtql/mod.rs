@@ -5,8 +5,10 @@
 //! columns   := '*' | COUNT '(' '*' ')' | name (',' name)*
 //! or        := and (OR and)*
 //! and       := primary (AND primary)*
-//! primary   := '(' or ')' | predicate
-//! predicate := name op value | name IN '(' value (',' value)* ')' | name LIKE value
+//! primary   := NOT primary | '(' or ')' | predicate
+//! predicate := name op value | name [NOT] IN '(' value (',' value)* ')'
+//!            | name [NOT] LIKE value | name IS [NOT] NULL
+//!            | name BETWEEN value AND value
 //! op        := '=' | '!=' | '<>' | '<' | '>' | '<=' | '>='
 //! value     := STRING | NUMBER
 //! order     := name [ASC | DESC] (',' name [ASC | DESC])*
@@ -14,8 +16,9 @@
 //! ```
 //!
 //! Keywords are case-insensitive, names are not. `''` inside a string is a
-//! quote. Parentheses are our addition (vtiger's grammar has none) and nest
-//! at most [`parser::MAX_DEPTH`] deep. The parser checks syntax only.
+//! quote. Parentheses, NOT, IS [NOT] NULL and BETWEEN are our additions
+//! (vtiger's grammar has none of them); nesting is at most
+//! [`parser::MAX_DEPTH`] deep. The parser checks syntax only.
 pub mod ast;
 pub mod lexer;
 pub mod parser;
@@ -137,6 +140,7 @@ mod tests {
             "select accountname, employees from Accounts where employees >= 10 and (rating = 'Hot' or rating <> 'Cold') order by accountname desc, employees limit 5, 10;",
             "SELECT count(*) FROM Leads WHERE leadstatus IN ('Hot', 'It''s warm') LIMIT 3;",
             "SELECT id FROM Potentials WHERE amount < 12.5;",
+            "SELECT id FROM Accounts WHERE NOT (a = 1) AND b NOT IN ('x') AND c NOT LIKE 'y%' AND d IS NULL AND e IS NOT NULL AND f BETWEEN 1 AND 2;",
         ] {
             let parsed = parse(q).unwrap();
             let canonical = parsed.to_string();

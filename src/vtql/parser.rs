@@ -195,8 +195,20 @@ impl<'q> Parser<'q> {
         Ok(left)
     }
 
-    /// primary := ( or ) | predicate
+    /// primary := NOT primary | ( or ) | predicate
     fn parse_primary(&mut self) -> Result<Expr, VtqlError> {
+        if self.next_is("not") {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(VtqlError::syntax(
+                    self.tokens[self.pos - 1].at,
+                    "Parser stack overflow".into(),
+                ));
+            }
+            let e = self.parse_primary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(e)));
+        }
         if self.next_sym(&Tok::Open) {
             self.depth += 1;
             if self.depth > MAX_DEPTH {
@@ -213,9 +225,48 @@ impl<'q> Parser<'q> {
         self.parse_predicate()
     }
 
-    /// predicate := name op value | name IN ( value (, value)* ) | name LIKE value
+    /// predicate := name op value | name [NOT] IN ( value (, value)* )
+    ///            | name [NOT] LIKE value | name IS [NOT] NULL
+    ///            | name BETWEEN value AND value
     fn parse_predicate(&mut self) -> Result<Expr, VtqlError> {
         let column = self.next_ident("COLUMNNAME")?;
+        if self.next_is("is") {
+            let negated = self.next_is("not");
+            self.expect_kw("null", "NULL")?;
+            return Ok(Expr::IsNull(column, !negated));
+        }
+        if self.next_is("between") {
+            let low = self.parse_value()?;
+            self.expect_kw("and", "LOGICAL_AND")?;
+            let high = self.parse_value()?;
+            return Ok(Expr::Between(column, low, high));
+        }
+        if self.next_is("not") {
+            let inner = self.parse_in_or_like(column)?;
+            return Ok(Expr::Not(Box::new(inner)));
+        }
+        if matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in") || w.eq_ignore_ascii_case("like"))
+        {
+            return self.parse_in_or_like(column);
+        }
+        let op = match self.peek() {
+            Some(Tok::Eq) => Op::Eq,
+            Some(Tok::Ne) => Op::Ne,
+            Some(Tok::Lt) => Op::Lt,
+            Some(Tok::Gt) => Op::Gt,
+            Some(Tok::Le) => Op::Le,
+            Some(Tok::Ge) => Op::Ge,
+            _ => return Err(self.expected(&["EQ", "LT", "GT", "LTE", "GTE", "NE", "IN", "LIKE"])),
+        };
+        self.pos += 1;
+        Ok(Expr::Compare(column, op, self.parse_value()?))
+    }
+
+    /// The rest of `name IN (…)` or `name LIKE value`.
+    fn parse_in_or_like(&mut self, column: String) -> Result<Expr, VtqlError> {
+        if self.next_is("like") {
+            return Ok(Expr::Compare(column, Op::Like, self.parse_value()?));
+        }
         if self.next_is("in") {
             self.expect_sym(Tok::Open, "PARENOPEN")?;
             let mut values = vec![self.parse_value()?];
@@ -225,24 +276,7 @@ impl<'q> Parser<'q> {
             self.expect_sym(Tok::Close, "PARENCLOSE")?;
             return Ok(Expr::In(column, values));
         }
-        let op = if self.next_is("like") {
-            Op::Like
-        } else {
-            let op = match self.peek() {
-                Some(Tok::Eq) => Op::Eq,
-                Some(Tok::Ne) => Op::Ne,
-                Some(Tok::Lt) => Op::Lt,
-                Some(Tok::Gt) => Op::Gt,
-                Some(Tok::Le) => Op::Le,
-                Some(Tok::Ge) => Op::Ge,
-                _ => {
-                    return Err(self.expected(&["EQ", "LT", "GT", "LTE", "GTE", "NE", "IN", "LIKE"]))
-                }
-            };
-            self.pos += 1;
-            op
-        };
-        Ok(Expr::Compare(column, op, self.parse_value()?))
+        Err(self.expected(&["IN", "LIKE"]))
     }
 
     /// value := STRING | NUMBER

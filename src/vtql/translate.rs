@@ -202,6 +202,26 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
                 vec!["?"; values.len()].join(", ")
             )
         }
+        Expr::Not(e) => format!("NOT ({})", condition(module, e, params)?),
+        Expr::IsNull(c, is_null) => {
+            let field = lookup(module, c).ok_or_else(|| {
+                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
+            })?;
+            let empty = format!("COALESCE({}, '') = ''", column_sql(module, field));
+            if *is_null {
+                empty
+            } else {
+                format!("NOT ({empty})")
+            }
+        }
+        Expr::Between(c, low, high) => {
+            let field = lookup(module, c).ok_or_else(|| {
+                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
+            })?;
+            params.push(value(field, low, false)?);
+            params.push(value(field, high, false)?);
+            format!("{} BETWEEN ? AND ?", sortable(module, field))
+        }
     })
 }
 

@@ -316,3 +316,33 @@ fn pages_are_capped_at_100_rows() {
         json!([{"count": "105"}])
     );
 }
+
+#[test]
+fn additions_no_vtiger_query_could_express() {
+    let (_s, a, _) = seeded();
+    let q = |w: &str| {
+        names(&query(
+            &a,
+            &format!("SELECT accountname FROM Accounts {w};"),
+        ))
+    };
+    assert_eq!(
+        q("WHERE NOT industry = 'Banking'"),
+        ["Beta", "Delta", "O'Brien"]
+    );
+    assert_eq!(q("WHERE industry NOT IN ('Banking', 'Retail')"), ["Delta"]);
+    assert_eq!(q("WHERE accountname NOT LIKE '%a'"), ["O'Brien"]);
+    assert_eq!(
+        q("WHERE industry IS NULL"),
+        ["Delta"],
+        "empty counts as null"
+    );
+    assert_eq!(
+        q("WHERE industry IS NOT NULL AND employees BETWEEN 6 AND 25"),
+        ["Alpha", "Beta"]
+    );
+    assert_eq!(
+        q("WHERE NOT (industry = 'Retail' OR employees > 15)"),
+        ["Alpha", "Delta"]
+    );
+}
