@@ -19,6 +19,8 @@ pub struct Config {
     pub schema_dir: Option<PathBuf>,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// The most rows one query answers (vtiger: 100; clients page by it).
+    pub query_max_rows: u64,
 }
 
 /// The default listen address, a contract with tools that start us.
@@ -36,6 +38,7 @@ impl Default for Config {
             admin_access_key: None,
             schema_dir: None,
             workers: 0,
+            query_max_rows: 100,
         }
     }
 }

@@ -32,7 +32,7 @@ enum Command {
     },
 }
 
-#[derive(clap::Args, Default)]
+#[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STRIPES_LISTEN", default_value = DEFAULT_LISTEN)]
@@ -46,6 +46,16 @@ struct ServeArgs {
     /// HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRIPES_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// The most rows one query answers (vtiger's page: 100).
+    #[arg(long, env = "STRIPES_QUERY_MAX_ROWS", default_value_t = 100)]
+    query_max_rows: u64,
+}
+
+/// The serve settings alone, for running with no command.
+#[derive(Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
 }
 
 #[derive(Subcommand)]
@@ -86,15 +96,11 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        // No command: serve, with the defaults and STRIPES_* variables clap applies.
         None => serve(
             &cli.db,
             cli.schema_dir,
-            ServeArgs {
-                listen: DEFAULT_LISTEN.into(),
-                session_idle_secs: 1800,
-                session_max_secs: 86_400,
-                workers: 0,
-            },
+            ServeOnly::parse_from(["stripes"]).args,
         ),
         Some(Command::Serve(args)) => serve(&cli.db, cli.schema_dir, args),
         Some(Command::Users { command }) => users(&cli.db, cli.schema_dir, command),
@@ -117,6 +123,7 @@ fn serve(db: &std::path::Path, schema_dir: Option<PathBuf>, args: ServeArgs) -> 
             .filter(|k| !k.is_empty()),
         schema_dir,
         workers: args.workers,
+        query_max_rows: args.query_max_rows,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

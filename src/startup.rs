@@ -42,6 +42,7 @@ impl Application {
                 max_secs: config.session_max_secs,
             },
             throttle: Throttle::default(),
+            query_max_rows: config.query_max_rows.max(1),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub sessions: SessionPolicy,
     /// Failed-login counts.
     pub throttle: Throttle,
+    /// The most rows one query answers.
+    pub query_max_rows: u64,
 }
 
 /// One call of an operation, after the front controller's checks.

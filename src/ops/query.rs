@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         )));
     }
     let select = vtql::parse(&query)?;
-    let plan = translate::plan(&ctx.registry, &select)?;
+    let plan = translate::plan(&ctx.registry, &select, ctx.query_max_rows)?;
     let conn = ctx.store.conn()?;
     let mut stmt = conn.prepare(&plan.sql)?;
     if plan.count {

@@ -8,9 +8,6 @@ use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsI
 use crate::store::records::is_numeric;
 use crate::store::tables::{keying, table, Keying};
 
-/// The page size and its maximum, as vtiger's (clients page by 100).
-pub const MAX_ROWS: u64 = 100;
-
 /// A query ready to run: the SQL selecting matching object ids (or the
 /// count), its parameters, and what to show of each row.
 #[derive(Debug)]
@@ -64,7 +61,8 @@ fn lookup<'m>(module: &'m ModuleDef, name: &str) -> Option<Option<&'m FieldDef>>
 }
 
 /// Builds the plan; errors are vtiger's (shared/golden seq 235-236).
-pub fn plan<'r>(registry: &'r Registry, q: &Select) -> Result<Plan<'r>, WsError> {
+/// `max_rows` is the default page and its maximum (vtiger: 100).
+pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Plan<'r>, WsError> {
     let module = registry.module(&q.module).ok_or_else(|| {
         WsError::AccessDenied(format!(
             "Permission to perform the operation is denied for name : {}",
@@ -129,8 +127,8 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select) -> Result<Plan<'r>, WsError>
     order.push(format!("{id} ASC"));
     let limit = q
         .limit
-        .map(|l| (l.offset.unwrap_or(0), l.count.min(MAX_ROWS)))
-        .unwrap_or((0, MAX_ROWS));
+        .map(|l| (l.offset.unwrap_or(0), l.count.min(max_rows)))
+        .unwrap_or((0, max_rows));
     params.push(Sql::Integer(limit.1 as i64));
     params.push(Sql::Integer(limit.0.min(i64::MAX as u64) as i64));
     Ok(Plan {

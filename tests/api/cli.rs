@@ -33,6 +33,7 @@ fn help_documents_every_flag() {
         "--session-max-secs",
         "--schema-dir",
         "--workers",
+        "--query-max-rows",
     ] {
         assert!(serve.contains(flag), "serve --help lacks {flag}:\n{serve}");
     }
@@ -45,10 +46,13 @@ fn help_documents_every_flag() {
 /// Starts `stripes serve` and returns the child and the port it bound.
 fn serve(db: &std::path::Path, env_key: Option<&str>) -> (std::process::Child, u16, Vec<String>) {
     let mut c = stripes();
-    c.args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args(["serve", "--listen", "127.0.0.1:0", "--db"]).arg(db);
+    start(c, env_key)
+}
+
+/// Runs `c`, waits for the port it logs, and keeps its log drained.
+fn start(mut c: Command, env_key: Option<&str>) -> (std::process::Child, u16, Vec<String>) {
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(k) = env_key {
         c.env("STRIPES_ADMIN_ACCESS_KEY", k);
     }
@@ -182,5 +186,23 @@ fn users_add_list_and_rotate_key_work_on_the_database_of_a_running_server() {
         .output()
         .unwrap();
     assert!(!dup.status.success());
+    terminate(child);
+}
+
+#[test]
+fn with_no_command_it_serves_and_honours_the_stripes_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("env.db");
+    let mut c = stripes();
+    c.env("STRIPES_LISTEN", "127.0.0.1:0")
+        .env("STRIPES_DB", &db);
+    let (child, port, _) = start(c, Some(ADMIN_KEY));
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("admin", ADMIN_KEY)
+    .expect("serves on STRIPES_LISTEN");
+    assert!(db.exists(), "uses STRIPES_DB");
     terminate(child);
 }

@@ -346,3 +346,37 @@ fn additions_no_vtiger_query_could_express() {
         ["Alpha", "Delta"]
     );
 }
+
+#[test]
+fn the_page_size_is_configurable() {
+    let s = TestServer::spawn_with(|c| c.query_max_rows = 3);
+    let a = s.admin();
+    for i in 0..5 {
+        create(
+            &a,
+            "Accounts",
+            json!({"accountname": format!("P{i}"), "assigned_user_id": "19x1"}),
+        );
+    }
+    assert_eq!(
+        query(&a, "SELECT id FROM Accounts;")
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        query(&a, "SELECT id FROM Accounts LIMIT 10;")
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        query(&a, "SELECT id FROM Accounts LIMIT 2;")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
