@@ -52,7 +52,9 @@ fn recorded_vtiger_exchanges_replay_identically() {
         if NOT_YET.iter().any(|(n, _)| *n == seq) {
             continue;
         }
-        let Some(step) = try_step(seq) else { continue };
+        let Some(step) = find_golden_step(seq) else {
+            continue;
+        };
         let req = &step["request"];
         let fix = |pairs: &Value| -> Vec<(String, String)> {
             pairs
@@ -140,19 +142,7 @@ fn recorded_vtiger_exchanges_replay_identically() {
 }
 
 fn golden_step_meta() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/golden/vtiger-8.2-foundation.jsonl");
-    let first = std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    serde_json::from_str(&first).unwrap()
-}
-
-fn try_step(seq: u64) -> Option<Value> {
-    std::panic::catch_unwind(|| golden_step(seq)).ok()
+    golden_lines("vtiger-8.2-foundation.jsonl").remove(0)
 }
 
 /// Fields where our record answers differ from vtiger's on purpose or for a
@@ -175,16 +165,6 @@ fn record_step_answer(seq: u64) -> Option<&'static str> {
         ),
         _ => None,
     }
-}
-
-fn records_fixture() -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/golden/vtiger-8.2-records.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 type IdMap = std::collections::HashMap<String, String>;
@@ -220,7 +200,7 @@ fn recorded_record_exchanges_replay_identically() {
     let session = s.admin().session.unwrap();
     // vtiger's ids → ours, learnt from each create.
     let mut ids = IdMap::new();
-    for step in records_fixture() {
+    for step in golden_lines("vtiger-8.2-records.jsonl") {
         let seq = step["seq"].as_u64().unwrap();
         let req = &step["request"];
         let pairs = |v: &Value| -> Vec<(String, String)> {

@@ -298,22 +298,42 @@ impl VtClient {
     }
 }
 
+/// The lines of `fixtures/golden/<file>` (copied from shared/golden).
+pub fn golden_lines(file: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/golden")
+        .join(file);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect()
+}
+
+/// The fixture files, whose step numbers do not overlap.
+const GOLDEN_FILES: &[&str] = &[
+    "vtiger-8.2-foundation.jsonl",
+    "vtiger-8.2-records.jsonl",
+    "vtiger-8.2-queries.jsonl",
+];
+
+/// The recorded golden step `seq`, if the fixtures have it.
+pub fn find_golden_step(seq: u64) -> Option<Value> {
+    GOLDEN_FILES
+        .iter()
+        .flat_map(|f| golden_lines(f))
+        .find(|v| v["seq"] == seq)
+}
+
+/// The recorded golden step `seq`.
+pub fn golden_step(seq: u64) -> Value {
+    find_golden_step(seq).unwrap_or_else(|| panic!("golden step {seq} not in fixtures"))
+}
+
 /// The recorded vtiger answer (exact body text) of golden step `seq`.
 pub fn golden_body(seq: u64) -> String {
     golden_step(seq)["response"]["body"]
         .as_str()
         .unwrap()
         .to_string()
-}
-
-/// The recorded golden step `seq`.
-pub fn golden_step(seq: u64) -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/vtiger-8.2-foundation.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["seq"] == seq)
-        .unwrap_or_else(|| panic!("golden step {seq} not in fixtures"))
 }

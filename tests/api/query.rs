@@ -200,11 +200,11 @@ fn users_groups_and_currency_are_queryable() {
     let a = s.admin();
     assert_eq!(
         a.get("query", &[("query", "SELECT * FROM Groups;")]).body,
-        golden_query_body(251)
+        golden_body(251)
     );
     assert_eq!(
         a.get("query", &[("query", "SELECT * FROM Currency;")]).body,
-        golden_query_body(252)
+        golden_body(252)
     );
     let users = query(&a, "SELECT * FROM Users;");
     assert_eq!(users[0]["user_name"], "admin");
@@ -215,35 +215,12 @@ fn users_groups_and_currency_are_queryable() {
     );
 }
 
-fn golden_query_body(seq: u64) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/golden/vtiger-8.2-queries.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["seq"] == seq)
-        .unwrap()["response"]["body"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn query_errors_are_vtigers() {
     let s = TestServer::spawn();
     let a = s.admin();
     for seq in [230, 231, 232, 234, 235, 236, 237] {
-        let step: Value = {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/golden/vtiger-8.2-queries.jsonl");
-            std::fs::read_to_string(path)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .find(|v| v["seq"] == seq)
-                .unwrap()
-        };
+        let step = golden_step(seq);
         let q = step["request"]["query"]
             .as_array()
             .unwrap()
@@ -253,7 +230,7 @@ fn query_errors_are_vtigers() {
             .unwrap_or_default();
         assert_eq!(
             a.get("query", &[("query", &q)]).body,
-            golden_query_body(seq),
+            golden_body(seq),
             "seq {seq}: {q}"
         );
     }
