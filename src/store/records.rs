@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::tables::{has_column, sql_text, table};
+use super::tables::{sql_text, stored_columns, table};
 use crate::registry::{FieldType, ModuleDef, SystemField};
 
 /// A stored record, as raw column values.
@@ -47,12 +47,7 @@ pub fn load(
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
-    let columns: Vec<&str> = module
-        .fields
-        .iter()
-        .filter(|f| has_column(module, f))
-        .map(|f| f.name.as_str())
-        .collect();
+    let columns = stored_columns(module);
     let select: Vec<String> = columns.iter().map(|c| format!("m.\"{c}\"")).collect();
     let extra = if select.is_empty() {
         String::new()

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 
-use super::tables::{has_column, keying, sql_text, table, Keying};
+use super::tables::{keying, sql_text, stored_columns, table, Keying};
 use crate::registry::ModuleDef;
 
 /// Row `id` of `module` as text by field name, or `None` when there is no
@@ -14,12 +14,7 @@ pub fn load(
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<HashMap<String, Option<String>>>> {
-    let columns: Vec<&str> = module
-        .fields
-        .iter()
-        .filter(|f| has_column(module, f))
-        .map(|f| f.name.as_str())
-        .collect();
+    let columns = stored_columns(module);
     let select = if columns.is_empty() {
         "_id".to_string()
     } else {

@@ -52,6 +52,16 @@ pub fn has_column(module: &ModuleDef, field: &FieldDef) -> bool {
             && (field.system.is_some() || field.kind == FieldType::Owner))
 }
 
+/// The names of `module`'s table columns, in field order.
+pub fn stored_columns(module: &ModuleDef) -> Vec<&str> {
+    module
+        .fields
+        .iter()
+        .filter(|f| has_column(module, f))
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 fn column_type(field: &FieldDef) -> &'static str {
     match field.kind {
         FieldType::Integer => "INTEGER",

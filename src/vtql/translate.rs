@@ -60,6 +60,13 @@ fn lookup<'m>(module: &'m ModuleDef, name: &str) -> Option<Option<&'m FieldDef>>
         .map(Some)
 }
 
+/// A field a WHERE or ORDER BY names; vtiger's message when there is none.
+fn where_field<'m>(module: &'m ModuleDef, name: &str) -> Result<Option<&'m FieldDef>, WsError> {
+    lookup(module, name).ok_or_else(|| {
+        WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
+    })
+}
+
 /// Builds the plan; errors are vtiger's (shared/golden seq 235-236).
 /// `max_rows` is the default page and its maximum (vtiger: 100).
 pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Plan<'r>, WsError> {
@@ -114,9 +121,7 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
     }
     let mut order = Vec::new();
     for (name, dir) in &q.order {
-        let field = lookup(module, name).ok_or_else(|| {
-            WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
-        })?;
+        let field = where_field(module, name)?;
         let dir = if *dir == Some(Direction::Desc) {
             "DESC"
         } else {
@@ -167,30 +172,18 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
             condition(module, b, params)?
         ),
         Expr::Compare(c, op, v) => {
-            let field = lookup(module, c).ok_or_else(|| {
-                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
-            })?;
-            let sql_op = match op {
-                Op::Eq => "=",
-                Op::Ne => "!=",
-                Op::Lt => "<",
-                Op::Gt => ">",
-                Op::Le => "<=",
-                Op::Ge => ">=",
-                Op::Like => "LIKE",
-            };
+            let field = where_field(module, c)?;
             params.push(value(field, v, *op == Op::Like)?);
             let expr = if *op == Op::Like {
                 format!("COALESCE({}, '')", column_sql(module, field))
             } else {
                 sortable(module, field)
             };
-            format!("{expr} {sql_op} ?")
+            // The AST writes operators as SQL spells them.
+            format!("{expr} {op} ?")
         }
         Expr::In(c, values) => {
-            let field = lookup(module, c).ok_or_else(|| {
-                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
-            })?;
+            let field = where_field(module, c)?;
             for v in values {
                 params.push(value(field, v, false)?);
             }
@@ -202,9 +195,7 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
         }
         Expr::Not(e) => format!("NOT ({})", condition(module, e, params)?),
         Expr::IsNull(c, is_null) => {
-            let field = lookup(module, c).ok_or_else(|| {
-                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
-            })?;
+            let field = where_field(module, c)?;
             let empty = format!("COALESCE({}, '') = ''", column_sql(module, field));
             if *is_null {
                 empty
@@ -213,9 +204,7 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
             }
         }
         Expr::Between(c, low, high) => {
-            let field = lookup(module, c).ok_or_else(|| {
-                WsError::AccessDenied(format!("Permission to access {c} attribute denied."))
-            })?;
+            let field = where_field(module, c)?;
             params.push(value(field, low, false)?);
             params.push(value(field, high, false)?);
             format!("{} BETWEEN ? AND ?", sortable(module, field))

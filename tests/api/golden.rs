@@ -84,28 +84,7 @@ fn recorded_vtiger_exchanges_replay_identically() {
         };
         let query = fix(&req["query"]);
         let form = fix(&req["form"]);
-        let q: Vec<(&str, &str)> = query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let target = if q.is_empty() {
-            "/webservice.php".to_string()
-        } else {
-            format!("/webservice.php?{}", encode(&q))
-        };
-        let method = req["method"].as_str().unwrap();
-        let r = if method == "POST" {
-            let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            raw_http(
-                s.port,
-                "POST",
-                &target,
-                &[("Content-Type", "application/x-www-form-urlencoded")],
-                encode(&f).as_bytes(),
-            )
-        } else {
-            raw_http(s.port, "GET", &target, &[], b"")
-        };
+        let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
         assert_eq!(r.status, 200, "seq {seq}");
         let ours = r.json();
         if let Some(t) = ours["result"]["token"].as_str() {
@@ -223,27 +202,7 @@ fn recorded_record_exchanges_replay_identically() {
         };
         let query = pairs(&req["query"]);
         let form = pairs(&req["form"]);
-        let q: Vec<(&str, &str)> = query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let target = if q.is_empty() {
-            "/webservice.php".to_string()
-        } else {
-            format!("/webservice.php?{}", encode(&q))
-        };
-        let r = if req["method"] == "POST" {
-            let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            raw_http(
-                s.port,
-                "POST",
-                &target,
-                &[("Content-Type", "application/x-www-form-urlencoded")],
-                encode(&f).as_bytes(),
-            )
-        } else {
-            raw_http(s.port, "GET", &target, &[], b"")
-        };
+        let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
         if let Some(answer) = record_step_answer(seq) {
             assert_eq!(r.body, answer, "seq {seq}");
             continue;
@@ -281,5 +240,35 @@ fn recorded_record_exchanges_replay_identically() {
             "seq {seq} ({})",
             step["label"]
         );
+    }
+}
+
+/// Sends a recorded request again: its query string, and its form body
+/// when it was a POST.
+fn send_recorded(
+    port: u16,
+    post: bool,
+    query: &[(String, String)],
+    form: &[(String, String)],
+) -> Response {
+    let pairs = |v: &[(String, String)]| -> String {
+        let p: Vec<(&str, &str)> = v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        encode(&p)
+    };
+    let target = if query.is_empty() {
+        "/webservice.php".to_string()
+    } else {
+        format!("/webservice.php?{}", pairs(query))
+    };
+    if post {
+        raw_http(
+            port,
+            "POST",
+            &target,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            pairs(form).as_bytes(),
+        )
+    } else {
+        raw_http(port, "GET", &target, &[], b"")
     }
 }
