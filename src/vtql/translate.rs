@@ -24,17 +24,13 @@ pub struct Plan<'r> {
     pub columns: Option<Vec<String>>,
 }
 
-/// The SQL expression of a field (or `id`) of `module`.
+/// The SQL expression of a field (or `id`) of `module`. Every keying has
+/// its rows in `m`; shared-key records join `crmentity` as `c`.
 fn column_sql(module: &ModuleDef, field: Option<&FieldDef>) -> String {
-    let shared = keying(module) == Keying::Shared;
     let Some(f) = field else {
-        return if shared {
-            "c.crmid".into()
-        } else {
-            "m._id".into()
-        };
+        return "m._id".into();
     };
-    if shared {
+    if keying(module) == Keying::Shared {
         match (f.system, f.kind) {
             (Some(SystemField::Createdtime), _) => return "c.createdtime".into(),
             (Some(SystemField::Modifiedtime), _) => return "c.modifiedtime".into(),
@@ -46,6 +42,12 @@ fn column_sql(module: &ModuleDef, field: Option<&FieldDef>) -> String {
         }
     }
     format!("m.\"{}\"", f.name)
+}
+
+/// Whether a field's column can never be NULL: the id and the `crmentity`
+/// columns. Those compare as they are stored.
+fn never_null(module: &ModuleDef, field: Option<&FieldDef>) -> bool {
+    !column_sql(module, field).starts_with("m.\"")
 }
 
 /// A queryable field of `module` called `name`; `id` is `Some(None)`.
@@ -87,22 +89,22 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
         }
         _ => None,
     };
-    let (from, mut conditions, mut params) = match keying(module) {
-        Keying::Shared => (
-            format!("crmentity c JOIN {} m ON m._id = c.crmid", table(module)),
-            vec!["c.setype = ?".to_string(), "c.deleted = 0".to_string()],
-            vec![Sql::Text(module.name.clone())],
-        ),
-        // vtiger lists only active users (spec §8.3).
-        Keying::OwnWithDelete => (
-            format!("{} m", table(module)),
-            vec!["m._deleted = 0".into(), "m.status = 'Active'".into()],
-            vec![],
-        ),
-        Keying::Own => (format!("{} m", table(module)), vec![], vec![]),
+    // The module table drives the query: it holds only this module's rows,
+    // so a filter on one of its indexed columns is an index search, and an
+    // unfiltered page walks it in id order and stops at the LIMIT.
+    let from = match keying(module) {
+        Keying::Shared => format!("{} m JOIN crmentity c ON c.crmid = m._id", table(module)),
+        _ => format!("{} m", table(module)),
     };
+    let mut conditions: Vec<String> = match keying(module) {
+        Keying::Shared => vec!["c.deleted = 0".into()],
+        // vtiger lists only active users (spec §8.3).
+        Keying::OwnWithDelete => vec!["m._deleted = 0".into(), "m.status = 'Active'".into()],
+        Keying::Own => vec![],
+    };
+    let mut params = Vec::new();
     if let Some(filter) = &q.filter {
-        conditions.push(condition(module, filter, &mut params)?);
+        conditions.push(condition(module, filter, true, &mut params)?);
     }
     let where_sql = if conditions.is_empty() {
         String::new()
@@ -159,25 +161,36 @@ fn sortable(module: &ModuleDef, field: Option<&FieldDef>) -> String {
     }
 }
 
-fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<String, WsError> {
+/// The SQL of a WHERE condition. Text compares with NULL as `''`; where
+/// that cannot change the answer (a column never NULL, or `=`, `>`, `>=`,
+/// `IN`, `BETWEEN` against non-empty text) the bare column is compared, so
+/// that its index can serve the filter. Only outside any NOT (`positive`):
+/// there a NULL comparison is as false as `'' = 'x'`, under NOT it is not.
+fn condition(
+    module: &ModuleDef,
+    e: &Expr,
+    positive: bool,
+    params: &mut Vec<Sql>,
+) -> Result<String, WsError> {
     Ok(match e {
         Expr::And(a, b) => format!(
             "({} AND {})",
-            condition(module, a, params)?,
-            condition(module, b, params)?
+            condition(module, a, positive, params)?,
+            condition(module, b, positive, params)?
         ),
         Expr::Or(a, b) => format!(
             "({} OR {})",
-            condition(module, a, params)?,
-            condition(module, b, params)?
+            condition(module, a, positive, params)?,
+            condition(module, b, positive, params)?
         ),
         Expr::Compare(c, op, v) => {
             let field = where_field(module, c)?;
             params.push(value(field, v, *op == Op::Like)?);
+            let bare = positive && matches!(op, Op::Eq | Op::Gt | Op::Ge) && !is_empty(v);
             let expr = if *op == Op::Like {
                 format!("COALESCE({}, '')", column_sql(module, field))
             } else {
-                sortable(module, field)
+                comparable(module, field, bare)
             };
             // The AST writes operators as SQL spells them.
             format!("{expr} {op} ?")
@@ -187,13 +200,14 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
             for v in values {
                 params.push(value(field, v, false)?);
             }
+            let bare = positive && !values.iter().any(is_empty);
             format!(
                 "{} IN ({})",
-                sortable(module, field),
+                comparable(module, field, bare),
                 vec!["?"; values.len()].join(", ")
             )
         }
-        Expr::Not(e) => format!("NOT ({})", condition(module, e, params)?),
+        Expr::Not(e) => format!("NOT ({})", condition(module, e, false, params)?),
         Expr::IsNull(c, is_null) => {
             let field = where_field(module, c)?;
             let empty = format!("COALESCE({}, '') = ''", column_sql(module, field));
@@ -207,9 +221,25 @@ fn condition(module: &ModuleDef, e: &Expr, params: &mut Vec<Sql>) -> Result<Stri
             let field = where_field(module, c)?;
             params.push(value(field, low, false)?);
             params.push(value(field, high, false)?);
-            format!("{} BETWEEN ? AND ?", sortable(module, field))
+            let bare = positive && !is_empty(low);
+            format!("{} BETWEEN ? AND ?", comparable(module, field, bare))
         }
     })
+}
+
+/// The expression a comparison uses: the bare column when `bare_is_same`
+/// (or it is never NULL) and it is not a number kept as text.
+fn comparable(module: &ModuleDef, field: Option<&FieldDef>, bare_is_same: bool) -> String {
+    let numeric = field.is_some_and(|f| is_numeric(f.kind));
+    if !numeric && (bare_is_same || never_null(module, field)) {
+        column_sql(module, field)
+    } else {
+        sortable(module, field)
+    }
+}
+
+fn is_empty(v: &Literal) -> bool {
+    matches!(v, Literal::Text(t) if t.is_empty())
 }
 
 /// A literal as the parameter its column compares with: webservice ids
@@ -246,5 +276,94 @@ fn value(field: Option<&FieldDef>, v: &Literal, like: bool) -> Result<Sql, WsErr
             .map(Sql::Real)
             .unwrap_or(Sql::Text(text))),
         _ => Ok(Sql::Text(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params_from_iter;
+
+    use super::*;
+    use crate::store::Store;
+
+    /// The steps of SQLite's plan for `query`, one line each.
+    fn query_plan(store: &Store, registry: &Registry, query: &str) -> Vec<String> {
+        let select = crate::vtql::parse(query).unwrap();
+        let plan = plan(registry, &select, 100).unwrap();
+        let conn = store.conn().unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))
+            .unwrap();
+        stmt.query_map(params_from_iter(plan.params.iter()), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn open() -> (tempfile::TempDir, Store, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::load(None).unwrap();
+        let store = Store::open(&dir.path().join("plan.db"), &registry, Some("k"))
+            .unwrap()
+            .store;
+        (dir, store, registry)
+    }
+
+    #[test]
+    fn filters_on_indexed_columns_search_an_index_never_scan() {
+        let (_dir, store, registry) = open();
+        for query in [
+            "select * from Accounts where id = '11x5';",
+            "select * from Accounts where id in ('11x5', '11x6');",
+            "select * from Accounts where accountname = 'Acme';",
+            "select * from Accounts where accountname in ('Acme', 'Beta');",
+            "select * from Accounts where email1 = 'a@example.com';",
+            "select * from Accounts where assigned_user_id = '19x1';",
+            "select * from Accounts where modifiedtime > '2026-01-01 00:00:00';",
+            "select * from Accounts where modifiedtime between '2026-01-01' and '2026-02-01';",
+            "select * from Accounts where accountname = 'Acme' or email1 = 'a@example.com';",
+            "select count(*) from Accounts where accountname = 'Acme';",
+            "select * from Accounts where accountname = 'Acme' and industry = 'Banking' order by employees desc limit 10, 5;",
+            "select * from Contacts where account_id = '11x5';",
+            "select * from Contacts where email = 'c@example.com';",
+            "select * from HelpDesk where parent_id = '11x5';",
+        ] {
+            let steps = query_plan(&store, &registry, query);
+            assert!(
+                steps.iter().all(|s| !s.starts_with("SCAN")),
+                "{query} scans: {steps:?}"
+            );
+            assert!(
+                steps.iter().any(|s| s.contains("INDEX") || s.contains("PRIMARY KEY")),
+                "{query}: {steps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_no_index_can_serve_do_scan() {
+        let (_dir, store, registry) = open();
+        for query in [
+            "select * from Accounts where accountname like '%cme';",
+            "select * from Accounts where accountname != 'Acme';",
+            "select * from Accounts where accountname = '';",
+        ] {
+            let steps = query_plan(&store, &registry, query);
+            assert!(
+                steps.iter().any(|s| s.starts_with("SCAN")),
+                "{query}: {steps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unfiltered_page_walks_the_module_table_in_id_order() {
+        let (_dir, store, registry) = open();
+        let steps = query_plan(&store, &registry, "select * from Accounts limit 500, 100;");
+        assert_eq!(steps[0], "SCAN m", "{steps:?}");
+        assert!(
+            steps.iter().all(|s| !s.contains("TEMP B-TREE")),
+            "no sort: {steps:?}"
+        );
     }
 }
