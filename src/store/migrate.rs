@@ -80,10 +80,14 @@ CREATE TABLE challenges (
 );
 ";
 
-/// Version 2: `modifiedtime` alone, for VTQL filters on it (queries drive
-/// from the module table, so the setype-led index cannot serve them).
+/// Version 2: indexes VTQL filters use. Queries drive from the module
+/// table, so the setype-led index cannot serve `modifiedtime`; an owner
+/// index keyed by owner alone keeps each owner's records in id order, so an
+/// owner's page is read in order and stops at its LIMIT.
 const V2: &str = "
 CREATE INDEX crmentity_modified ON crmentity (modifiedtime);
+DROP INDEX crmentity_owner_modified;
+CREATE INDEX crmentity_owner ON crmentity (smownerid);
 ";
 
 #[cfg(test)]
@@ -104,5 +108,31 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert!(migrate(&mut conn).unwrap());
         assert!(!migrate(&mut conn).unwrap());
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_query_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        assert!(!migrate(&mut conn).unwrap());
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'crmentity'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            indexes.contains(&"crmentity_owner".to_string()),
+            "{indexes:?}"
+        );
+        assert!(
+            indexes.contains(&"crmentity_modified".to_string()),
+            "{indexes:?}"
+        );
+        assert!(!indexes.contains(&"crmentity_owner_modified".to_string()));
     }
 }

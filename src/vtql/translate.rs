@@ -111,7 +111,7 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
     } else {
         format!(" WHERE {}", conditions.join(" AND "))
     };
-    let id = column_sql(module, None);
+    let id = id_order(module, q.filter.as_ref());
     if q.columns == Columns::Count {
         return Ok(Plan {
             module,
@@ -148,6 +148,28 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
         count: false,
         columns,
     })
+}
+
+/// The id to order pages by. Normally the module table's, which walks that
+/// table in order; when the filter pins a `crmentity` column (the owner), the
+/// same id read from `crmentity`, whose index on that column lists its
+/// records in id order, so the page needs no sort.
+fn id_order(module: &ModuleDef, filter: Option<&Expr>) -> String {
+    fn pins_crmentity(module: &ModuleDef, e: &Expr) -> bool {
+        let on_crmentity =
+            |c: &str| lookup(module, c).is_some_and(|f| f.is_some() && never_null(module, f));
+        match e {
+            Expr::And(a, b) => pins_crmentity(module, a) || pins_crmentity(module, b),
+            Expr::Compare(c, Op::Eq, _) | Expr::In(c, _) => on_crmentity(c),
+            _ => false,
+        }
+    }
+    match filter {
+        Some(e) if keying(module) == Keying::Shared && pins_crmentity(module, e) => {
+            "c.crmid".into()
+        }
+        _ => column_sql(module, None),
+    }
 }
 
 /// How a field compares and sorts: numbers as numbers (an empty number is
@@ -338,6 +360,21 @@ mod tests {
                 "{query}: {steps:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_owners_page_is_read_in_id_order_without_a_sort() {
+        let (_dir, store, registry) = open();
+        let steps = query_plan(
+            &store,
+            &registry,
+            "select * from Accounts where assigned_user_id = '19x1' limit 200, 100;",
+        );
+        assert!(steps[0].contains("crmentity_owner"), "{steps:?}");
+        assert!(
+            steps.iter().all(|s| !s.contains("TEMP B-TREE")),
+            "{steps:?}"
+        );
     }
 
     #[test]
