@@ -137,6 +137,11 @@ impl Registry {
         if !valid_identifier(&m.name) {
             return Err(at("the name must be letters, digits and _".into()));
         }
+        if m.convertible && (!m.is_entity || m.own_sequence) {
+            return Err(at(
+                "only records of the shared sequence can be convertible".into()
+            ));
+        }
         let mut seen = HashSet::new();
         let mut owners = 0;
         for f in &m.fields {

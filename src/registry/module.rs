@@ -27,6 +27,10 @@ pub struct ModuleDef {
     pub list_label: String,
     /// listtypes' `singular`.
     pub singular: String,
+    /// Records can be converted (Leads): a converted one is invisible to
+    /// retrieve, query and sync, as vtiger's `converted = 0` condition does.
+    #[serde(default)]
+    pub convertible: bool,
     /// describe's `allowDuplicates`; entity modules only.
     #[serde(default)]
     pub allow_duplicates: Option<bool>,

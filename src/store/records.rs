@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::tables::{sql_text, stored_columns, table};
+use super::tables::{sql_text, stored_columns, table, unconverted};
 use crate::registry::{FieldType, ModuleDef, SystemField};
 
 /// A stored record, as raw column values.
@@ -54,10 +54,13 @@ pub fn load(
     } else {
         format!(", {}", select.join(", "))
     };
+    let unconverted = unconverted(module)
+        .map(|c| format!(" AND {c}"))
+        .unwrap_or_default();
     let sql = format!(
         "SELECT c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
          FROM crmentity c JOIN {} m ON m._id = c.crmid
-         WHERE c.crmid = ?1 AND c.deleted = 0 AND c.setype = ?2",
+         WHERE c.crmid = ?1 AND c.deleted = 0 AND c.setype = ?2{unconverted}",
         table(module)
     );
     conn.query_row(&sql, params![id, module.name], |r| {

@@ -19,6 +19,15 @@ pub fn sql_text(v: rusqlite::types::Value) -> Option<String> {
     }
 }
 
+/// The column flagging a converted record of a `convertible` module.
+pub const CONVERTED: &str = "_converted";
+
+/// The SQL condition, over the module table as `m`, that keeps `module`'s
+/// converted records out of sight; `None` for modules that never convert.
+pub fn unconverted(module: &ModuleDef) -> Option<String> {
+    module.convertible.then(|| format!("m.{CONVERTED} = 0"))
+}
+
 /// How a module's rows are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keying {
@@ -93,6 +102,11 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
             let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
             names.collect::<Result<_, _>>()?
         };
+        if module.convertible && !existing.contains(CONVERTED) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {CONVERTED} INTEGER NOT NULL DEFAULT 0"
+            ))?;
+        }
         for field in module.fields.iter().filter(|f| has_column(module, f)) {
             if !existing.contains(&field.name) {
                 tx.execute_batch(&format!(

@@ -3,8 +3,8 @@
 /// A token's kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tok {
-    /// `[A-Za-z0-9_]+`, optionally with one `.` between digits (a decimal):
-    /// names, keywords and unquoted numbers.
+    /// `[A-Za-z0-9_]+`, optionally with one `.` between digits (a decimal),
+    /// or a signed number (`-5`, `+2.5`): names, keywords and unquoted numbers.
     Word(String),
     /// A quoted string without its quotes; `''` inside stands for `'`.
     Str(String),
@@ -88,15 +88,22 @@ pub fn tokenize(query: &str) -> Result<Vec<Token>, LexError> {
                 at,
             });
             i = next;
-        } else if c.is_ascii_alphanumeric() || c == b'_' {
-            let mut j = i;
+        } else if c.is_ascii_alphanumeric()
+            || c == b'_'
+            // vtiger's lexer reads `(\+|-)?\d+` as a value: a signed number.
+            || ((c == b'-' || c == b'+') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            let mut j = i + 1;
             while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
                 j += 1;
             }
             // 12.50: a decimal number is one word.
             if j + 1 < bytes.len()
                 && bytes[j] == b'.'
-                && bytes[i..j].iter().all(u8::is_ascii_digit)
+                && bytes[i..j]
+                    .iter()
+                    .enumerate()
+                    .all(|(k, b)| b.is_ascii_digit() || (k == 0 && matches!(b, b'-' | b'+')))
                 && bytes[j + 1].is_ascii_digit()
             {
                 j += 1;
@@ -118,6 +125,14 @@ pub fn tokenize(query: &str) -> Result<Vec<Token>, LexError> {
         }
     }
     Ok(out)
+}
+
+/// Whether a word is a number: digits, a `.` between digits, a leading sign.
+pub fn is_number(word: &str) -> bool {
+    let digits = word.strip_prefix(['-', '+']).unwrap_or(word);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.as_bytes()[0].is_ascii_digit()
 }
 
 /// Reads a quoted string starting at `start`; returns it and the offset after it.

@@ -190,26 +190,160 @@ mod tests {
         assert!(parse(&long).unwrap_err().message.contains("longer than"));
     }
 
-    #[test]
-    fn token_soup_never_panics() {
-        // A small deterministic generator: every mix of the vocabulary parses or errs.
+    /// A small deterministic generator of token soups over VTQL's whole
+    /// vocabulary; half of them start as a valid query would.
+    pub(crate) fn token_soups(count: usize) -> Vec<String> {
         let vocab = [
-            "SELECT", "*", "count", "(", ")", "FROM", "Accounts", "WHERE", "a", "=", "!=", "<=",
-            "'x'", "'", "12", "1.5", "AND", "OR", "IN", "LIKE", ",", "ORDER", "BY", "DESC",
-            "LIMIT", ";", "ż", "#",
+            "SELECT",
+            "*",
+            "count",
+            "(",
+            ")",
+            "FROM",
+            "Accounts",
+            "WHERE",
+            "accountname",
+            "id",
+            "employees",
+            "=",
+            "!=",
+            "<>",
+            "<",
+            ">=",
+            "'x'",
+            "'",
+            "''",
+            "'11x1'",
+            "12",
+            "-3",
+            "1.5",
+            "AND",
+            "OR",
+            "NOT",
+            "IN",
+            "LIKE",
+            "IS",
+            "NULL",
+            "BETWEEN",
+            ",",
+            "ORDER",
+            "BY",
+            "ASC",
+            "DESC",
+            "LIMIT",
+            ";",
+            "ż",
+            "#",
+            "\"",
+            "-",
+            ".",
         ];
         let mut seed: u64 = 0x9e3779b97f4a7c15;
-        for _ in 0..20_000 {
-            let mut q = String::new();
+        let mut out = Vec::with_capacity(count);
+        for n in 0..count {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
+            let mut q = String::new();
+            if n % 2 == 0 {
+                q.push_str("SELECT * FROM Accounts WHERE ");
+            }
             for k in 0..(seed % 16) {
                 let r = seed.rotate_left((k * 7) as u32);
                 q.push_str(vocab[(r % vocab.len() as u64) as usize]);
                 q.push(' ');
             }
+            if n % 3 == 0 {
+                q.push(';');
+            }
+            out.push(q);
+        }
+        out
+    }
+
+    #[test]
+    fn token_soups_never_panic() {
+        for q in token_soups(50_000) {
             let _ = parse(&q);
+        }
+    }
+
+    /// A xorshift generator, so the random queries are the same every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len() as u64) as usize]
+        }
+    }
+
+    /// A random condition of at most `depth` levels, written as a user might.
+    fn random_condition(rng: &mut Rng, depth: u32) -> String {
+        let column = rng.pick(&["accountname", "employees", "id", "industry"]);
+        let value = rng.pick(&["'x'", "''", "'It''s'", "12", "-3", "1.5", "'11x4'"]);
+        let choice = if depth == 0 {
+            rng.below(7)
+        } else {
+            rng.below(10)
+        };
+        match choice {
+            0 => format!(
+                "{column} {} {value}",
+                rng.pick(&["=", "!=", "<>", "<", ">", "<=", ">="])
+            ),
+            1 => format!("{column} {}LIKE {value}", rng.pick(&["", "NOT "])),
+            2 => format!("{column} {}IN ({value}, {value})", rng.pick(&["", "not "])),
+            3 => format!("{column} IS {}NULL", rng.pick(&["", "NOT "])),
+            4 => format!("{column} BETWEEN {value} AND {value}"),
+            5 | 6 => format!("{column} = {value}"),
+            7 => format!("NOT {}", random_condition(rng, depth - 1)),
+            8 => format!("({})", random_condition(rng, depth - 1)),
+            _ => format!(
+                "{} {} {}",
+                random_condition(rng, depth - 1),
+                rng.pick(&["AND", "or"]),
+                random_condition(rng, depth - 1)
+            ),
+        }
+    }
+
+    fn random_query(rng: &mut Rng) -> String {
+        let mut q = format!(
+            "select {} from Accounts",
+            rng.pick(&["*", "count(*)", "accountname", "accountname, employees"])
+        );
+        if rng.below(4) > 0 {
+            q += &format!(" where {}", random_condition(rng, 4));
+        }
+        if rng.below(2) == 0 {
+            q += &format!(
+                " order by employees {}, accountname",
+                rng.pick(&["", "asc", "DESC"])
+            );
+        }
+        match rng.below(3) {
+            0 => q += &format!(" limit {}", rng.below(500)),
+            1 => q += &format!(" limit {}, {}", rng.below(500), rng.below(500)),
+            _ => {}
+        }
+        q + ";"
+    }
+
+    #[test]
+    fn random_queries_parse_and_round_trip_through_display() {
+        let mut rng = Rng(0x2545f4914f6cdd1d);
+        for _ in 0..5_000 {
+            let q = random_query(&mut rng);
+            let select = parse(&q).unwrap_or_else(|e| panic!("{q}: {}", e.message));
+            let canonical = select.to_string();
+            assert_eq!(parse(&canonical).as_ref(), Ok(&select), "{q} → {canonical}");
         }
     }
 }

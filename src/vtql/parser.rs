@@ -2,7 +2,7 @@
 //! the grammar in `mod.rs`). Syntax only; modules and columns are checked
 //! against the registry when the query is translated.
 use super::ast::{Columns, Direction, Expr, Limit, Literal, Op, Select};
-use super::lexer::{Tok, Token};
+use super::lexer::{is_number, Tok, Token};
 use super::VtqlError;
 
 /// How deep parentheses may nest.
@@ -70,7 +70,7 @@ impl<'q> Parser<'q> {
     /// A name: a word that is not a keyword of the current rule.
     fn next_ident(&mut self, name: &str) -> Result<String, VtqlError> {
         match self.peek() {
-            Some(Tok::Word(w)) if !w.contains('.') && !w.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(Tok::Word(w)) if !is_number(w) && !w.contains('.') => {
                 let w = w.clone();
                 self.pos += 1;
                 Ok(w)
@@ -287,7 +287,7 @@ impl<'q> Parser<'q> {
                 self.pos += 1;
                 Ok(Literal::Text(s))
             }
-            Some(Tok::Word(w)) if w.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            Some(Tok::Word(w)) if is_number(w) => {
                 let w = w.clone();
                 self.pos += 1;
                 Ok(Literal::Number(w))

@@ -6,7 +6,7 @@ use super::ast::{Columns, Direction, Expr, Literal, Op, Select};
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::is_numeric;
-use crate::store::tables::{keying, table, Keying};
+use crate::store::tables::{keying, table, unconverted, Keying};
 
 /// A query ready to run: the SQL selecting matching object ids (or the
 /// count), its parameters, and what to show of each row.
@@ -97,7 +97,11 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
         _ => format!("{} m", table(module)),
     };
     let mut conditions: Vec<String> = match keying(module) {
-        Keying::Shared => vec!["c.deleted = 0".into()],
+        // Converted leads are invisible (spec §8.3).
+        Keying::Shared => ["c.deleted = 0".to_string()]
+            .into_iter()
+            .chain(unconverted(module))
+            .collect(),
         // vtiger lists only active users (spec §8.3).
         Keying::OwnWithDelete => vec!["m._deleted = 0".into(), "m.status = 'Active'".into()],
         Keying::Own => vec![],
@@ -172,12 +176,14 @@ fn id_order(module: &ModuleDef, filter: Option<&Expr>) -> String {
     }
 }
 
-/// How a field compares and sorts: numbers as numbers (an empty number is
-/// 0, as vtiger's numeric columns default to it), text with NULL as ''.
+/// How a field compares and sorts: as the wire shows it. Numbers as numbers
+/// (an empty number is 0, as vtiger's numeric columns default to it), an
+/// empty checkbox as '0', text with NULL as ''.
 fn sortable(module: &ModuleDef, field: Option<&FieldDef>) -> String {
     let expr = column_sql(module, field);
     match field {
         Some(f) if is_numeric(f.kind) => format!("COALESCE(CAST({expr} AS REAL), 0)"),
+        Some(f) if f.kind == FieldType::Boolean => format!("COALESCE(NULLIF({expr}, ''), '0')"),
         Some(_) => format!("COALESCE({expr}, '')"),
         None => expr,
     }
@@ -252,8 +258,9 @@ fn condition(
 /// The expression a comparison uses: the bare column when `bare_is_same`
 /// (or it is never NULL) and it is not a number kept as text.
 fn comparable(module: &ModuleDef, field: Option<&FieldDef>, bare_is_same: bool) -> String {
-    let numeric = field.is_some_and(|f| is_numeric(f.kind));
-    if !numeric && (bare_is_same || never_null(module, field)) {
+    // Empty numbers and checkboxes stand for 0: never the bare column.
+    let defaulted = field.is_some_and(|f| is_numeric(f.kind) || f.kind == FieldType::Boolean);
+    if !defaulted && (bare_is_same || never_null(module, field)) {
         column_sql(module, field)
     } else {
         sortable(module, field)

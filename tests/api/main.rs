@@ -7,3 +7,4 @@ mod golden;
 mod helpers;
 mod meta;
 mod query;
+mod vtql_cases;

@@ -357,3 +357,161 @@ fn the_page_size_is_configurable() {
         2
     );
 }
+
+#[test]
+fn random_token_soups_always_get_an_envelope() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let (_s, a, _) = seeded();
+    let vocab = [
+        "SELECT",
+        "select",
+        "*",
+        "count(*)",
+        "(",
+        ")",
+        "FROM",
+        "Accounts",
+        "Contacts",
+        "Users",
+        "Nope",
+        "WHERE",
+        "accountname",
+        "id",
+        "employees",
+        "account_id",
+        "assigned_user_id",
+        "modifiedtime",
+        "=",
+        "!=",
+        "<>",
+        "<",
+        ">",
+        "<=",
+        ">=",
+        "'Alpha'",
+        "'",
+        "''",
+        "'11x1'",
+        "'19x1'",
+        "'%a%'",
+        "5",
+        "-3",
+        "+2",
+        "1.5",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "IS",
+        "NULL",
+        "BETWEEN",
+        ",",
+        "ORDER BY",
+        "ASC",
+        "DESC",
+        "LIMIT",
+        "18446744073709551615",
+        ";",
+        "ż",
+        "#",
+        "\"",
+        "\\",
+        "\0",
+        "%",
+        "--",
+    ];
+    let allowed = [
+        "QUERY_SYNTAX_ERROR",
+        "ACCESS_DENIED",
+        "INVALID_ID_ATTRIBUTE",
+    ];
+    let mut rng = StdRng::seed_from_u64(7);
+    let (mut ok, mut refused) = (0, 0);
+    for n in 0..400 {
+        let mut words: Vec<&str> = Vec::new();
+        if n % 2 == 0 {
+            // A valid query, then perhaps one stray token somewhere in it.
+            words.extend(["SELECT", "accountname", "FROM", "Accounts", "WHERE"]);
+            for i in 0..rng.gen_range(1..4) {
+                if i > 0 {
+                    words.push(["AND", "OR"][rng.gen_range(0..2)]);
+                }
+                words.push(["accountname", "employees", "industry"][rng.gen_range(0..3)]);
+                words.push(["=", "!=", "<", ">=", "LIKE"][rng.gen_range(0..5)]);
+                words.push(["'Alpha'", "5", "'%a%'", "''"][rng.gen_range(0..4)]);
+            }
+            words.push(";");
+            if rng.gen_bool(0.5) {
+                let at = rng.gen_range(0..words.len());
+                words.insert(at, vocab[rng.gen_range(0..vocab.len())]);
+            }
+        } else {
+            for _ in 0..rng.gen_range(0..14) {
+                words.push(vocab[rng.gen_range(0..vocab.len())]);
+            }
+            if rng.gen_bool(0.6) {
+                words.push(";");
+            }
+        }
+        let q = words.join(" ");
+        let r = a.get("query", &[("query", &q)]);
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        let body: Value = serde_json::from_str(&r.body)
+            .unwrap_or_else(|e| panic!("{q}: not JSON ({e}): {}", r.body));
+        match body["success"].as_bool() {
+            Some(true) => {
+                assert!(body["result"].is_array(), "{q}: {body}");
+                ok += 1;
+            }
+            Some(false) => {
+                let code = body["error"]["code"].as_str().unwrap_or_default();
+                assert!(allowed.contains(&code), "{q}: {body}");
+                assert!(body["error"]["message"].is_string(), "{q}: {body}");
+                refused += 1;
+            }
+            None => panic!("{q}: no envelope: {body}"),
+        }
+    }
+    assert!(ok > 0 && refused > 0, "{ok} answered, {refused} refused");
+}
+
+#[test]
+fn converted_leads_are_invisible_to_query_and_retrieve() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let kept = create(
+        &a,
+        "Leads",
+        json!({"lastname": "Kept", "company": "K", "assigned_user_id": "19x1"}),
+    );
+    let converted = create(
+        &a,
+        "Leads",
+        json!({"lastname": "Gone", "company": "G", "assigned_user_id": "19x1"}),
+    );
+    assert_eq!(
+        query(&a, "SELECT count(*) FROM Leads;"),
+        json!([{"count": "2"}])
+    );
+    // convertlead (issue 6) sets this flag; vtiger's is vtiger_leaddetails.converted.
+    let object = converted.split('x').nth(1).unwrap();
+    s.db()
+        .execute(
+            &format!("UPDATE m_Leads SET _converted = 1 WHERE _id = {object}"),
+            [],
+        )
+        .unwrap();
+    assert_eq!(
+        query(&a, "SELECT lastname FROM Leads;"),
+        json!([{"lastname": "Kept", "id": kept}])
+    );
+    assert_eq!(
+        query(&a, "SELECT count(*) FROM Leads WHERE lastname = 'Gone';"),
+        json!([{"count": "0"}])
+    );
+    let r = a.get("retrieve", &[("id", &converted)]).json();
+    assert_eq!(r["success"], false, "{r}");
+    assert_eq!(r["error"]["code"], "ACCESS_DENIED");
+}
