@@ -142,6 +142,13 @@ impl Registry {
                 "only records of the shared sequence can be convertible".into()
             ));
         }
+        for (name, value) in &m.query_filter {
+            if !value.is_string() || !m.fields.iter().any(|f| &f.name == name) {
+                return Err(at(format!(
+                    "queryFilter {name} must name a field and give a string"
+                )));
+            }
+        }
         let mut seen = HashSet::new();
         let mut owners = 0;
         for f in &m.fields {

@@ -31,6 +31,10 @@ pub struct ModuleDef {
     /// retrieve, query and sync, as vtiger's `converted = 0` condition does.
     #[serde(default)]
     pub convertible: bool,
+    /// Field values a record must have to be listed by `query` (vtiger's
+    /// implicit filters: active users, undeleted currencies).
+    #[serde(default)]
+    pub query_filter: serde_json::Map<String, Value>,
     /// describe's `allowDuplicates`; entity modules only.
     #[serde(default)]
     pub allow_duplicates: Option<bool>,

@@ -279,7 +279,7 @@ impl<'q> Parser<'q> {
         Err(self.expected(&["IN", "LIKE"]))
     }
 
-    /// value := STRING | NUMBER
+    /// value := STRING | NUMBER | WSID
     fn parse_value(&mut self) -> Result<Literal, VtqlError> {
         match self.peek() {
             Some(Tok::Str(s)) => {
@@ -291,6 +291,13 @@ impl<'q> Parser<'q> {
                 let w = w.clone();
                 self.pos += 1;
                 Ok(Literal::Number(w))
+            }
+            // vtiger reads `12x5` unquoted as a value: ids and references
+            // may be written without quotes (spec §8.3).
+            Some(Tok::Word(w)) if is_webservice_id(w) => {
+                let w = w.clone();
+                self.pos += 1;
+                Ok(Literal::Text(w))
             }
             _ => Err(self.expected(&["VALUE"])),
         }
@@ -379,4 +386,11 @@ fn token_name(t: &Tok) -> &'static str {
         Tok::Le => "LTE",
         Tok::Ge => "GTE",
     }
+}
+
+/// `12x5`: digits, `x`, digits.
+fn is_webservice_id(word: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    word.split_once('x')
+        .is_some_and(|(prefix, object)| digits(prefix) && digits(object))
 }

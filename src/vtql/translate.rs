@@ -102,11 +102,16 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
             .into_iter()
             .chain(unconverted(module))
             .collect(),
-        // vtiger lists only active users (spec §8.3).
-        Keying::OwnWithDelete => vec!["m._deleted = 0".into(), "m.status = 'Active'".into()],
+        Keying::OwnWithDelete => vec!["m._deleted = 0".into()],
         Keying::Own => vec![],
     };
     let mut params = Vec::new();
+    // vtiger's implicit filters (spec §8.3): active users, live currencies.
+    for (name, value) in &module.query_filter {
+        let field = where_field(module, name)?;
+        conditions.push(format!("{} = ?", column_sql(module, field)));
+        params.push(Sql::Text(value.as_str().unwrap_or_default().to_string()));
+    }
     if let Some(filter) = &q.filter {
         conditions.push(condition(module, filter, true, &mut params)?);
     }
