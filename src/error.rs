@@ -44,6 +44,8 @@ pub enum WsError {
     RequestTooLarge,
     /// A value vtiger would store mangled or not at all (our addition).
     InvalidFieldValue(String),
+    /// A `syncToken` this server never issued (our addition).
+    InvalidSyncToken,
 }
 
 /// The message vtiger sends for most ACCESS_DENIED cases.
@@ -72,6 +74,7 @@ impl WsError {
             WsError::InternalServerError => "INTERNAL_SERVER_ERROR",
             WsError::RequestTooLarge => "REQUEST_TOO_LARGE",
             WsError::InvalidFieldValue(_) => "INVALID_FIELD_VALUE",
+            WsError::InvalidSyncToken => "INVALID_SYNC_TOKEN",
         }
     }
 
@@ -90,6 +93,9 @@ impl WsError {
             }
             WsError::UnknownOperation => "Unknown operation requested".into(),
             WsError::InternalServerError => "Unknown Error while processing request".into(),
+            WsError::InvalidSyncToken => {
+                "syncToken must be a number this server returned from sync".into()
+            }
             WsError::RequestTooLarge => {
                 format!(
                     "Request body is larger than {} bytes",

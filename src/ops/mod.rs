@@ -13,6 +13,7 @@ pub mod query;
 pub mod records;
 pub mod retrieve;
 pub mod revise;
+pub mod sync;
 pub mod update;
 
 use std::sync::Arc;
@@ -94,6 +95,7 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "revise" => revise::run(ctx, revise::params(call)?),
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => query::run(ctx, query::Params::from_call(call)?),
+        "sync" => sync::run(ctx, sync::Params::from_call(call)?),
         other => Err(WsError::OperationNotSupported(format!(
             "Operation {other} is not supported by this server yet"
         ))),

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -23,6 +23,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 2 {
         tx.execute_batch(V2).map_err(|e| e.to_string())?;
+    }
+    if version < 3 {
+        tx.execute_batch(V3).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -88,6 +91,20 @@ const V2: &str = "
 CREATE INDEX crmentity_modified ON crmentity (modifiedtime);
 DROP INDEX crmentity_owner_modified;
 CREATE INDEX crmentity_owner ON crmentity (smownerid);
+";
+
+/// Version 3: what sync reads. The change log by owner in commit order (a
+/// user's feed) and by time (where a vtiger-style window ends), and group
+/// membership (a `userandgroup` feed covers the user's groups).
+const V3: &str = "
+CREATE INDEX changelog_owner_seq ON changelog (owner, seq);
+CREATE INDEX changelog_time ON changelog (changed_at);
+CREATE TABLE group_members (
+    group_id INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members (user_id);
 ";
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! migrations, and the tables behind every operation. Nothing above this
 //! module writes SQL.
 pub mod auth_tables;
+pub mod changes;
 pub mod migrate;
 pub mod records;
 pub mod rows;

@@ -193,6 +193,10 @@ pub fn update(
         "UPDATE crmentity SET smownerid = ?1, modifiedby = ?2, modifiedtime = ?3, label = ?4 WHERE crmid = ?5",
         params![owner, user, now_text, label, id],
     )?;
+    if owner != stored.owner {
+        // The old owner's feed must hear that the record left it.
+        log_change(&tx, id, module, "reassign", stored.owner, now)?;
+    }
     log_change(&tx, id, module, "update", owner, now)?;
     tx.commit()
 }

@@ -315,6 +315,7 @@ const GOLDEN_FILES: &[&str] = &[
     "vtiger-8.2-foundation.jsonl",
     "vtiger-8.2-records.jsonl",
     "vtiger-8.2-queries.jsonl",
+    "vtiger-8.2-sync.jsonl",
 ];
 
 /// The recorded golden step `seq`, if the fixtures have it.

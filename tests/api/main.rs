@@ -7,4 +7,5 @@ mod golden;
 mod helpers;
 mod meta;
 mod query;
+mod sync;
 mod vtql_cases;

@@ -1,0 +1,255 @@
+//! # `GET webservice.php?operation=sync&modifiedTime=<unix>[&elementType=M]`
+//! vtiger's change feed (§9): the records changed after `modifiedTime`, a
+//! window of at most 100 changes widened to whole seconds, with `more` and
+//! `lastModifiedTime` for the next call. Our additions, after vtiger's keys:
+//! `syncToken`, a position in commit order that a client passes back
+//! (`syncToken=`) to get exactly the changes after it, and `syncScope`.
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use super::records::wire_record;
+use super::{Ctx, OpCall};
+use crate::auth::Caller;
+use crate::error::WsError;
+use crate::registry::{ModuleDef, WsId};
+use crate::store::changes::{self, Owners};
+use crate::store::tables::{keying, Keying};
+
+/// Changes per page: vtiger's 100.
+const PAGE: u32 = 100;
+
+/// sync's parameters.
+pub struct Params {
+    caller: Caller,
+    modified_time: i64,
+    element_type: Option<String>,
+    sync_token: Option<String>,
+    sync_scope: Option<String>,
+}
+
+impl Params {
+    /// Reads them from the call. `syncType` is not read: vtiger's
+    /// webservice.php never passes it on, and javanile/vtiger-client sends
+    /// `syncType=application` by default, expecting the user's sync.
+    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
+        Ok(Params {
+            caller: call.caller()?.clone(),
+            modified_time: php_intval(call.param("modifiedTime").unwrap_or("0")),
+            element_type: call.param("elementType").map(str::to_string),
+            // Read as sent: `syncToken=0` is the start of the feed, not absent.
+            sync_token: call.params.get("syncToken").map(str::to_string),
+            sync_scope: call.param("syncScope").map(str::to_string),
+        })
+    }
+}
+
+/// PHP's `intval` of a string: optional blanks and sign, then digits; 0
+/// when there are none; saturating as PHP's does on 64-bit.
+fn php_intval(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if negative {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Unix seconds as the store writes times (UTC), clamped to what a
+/// `YYYY-MM-DD hh:mm:ss` text can say.
+fn db_time(unix: i64) -> String {
+    let t = unix.clamp(-62_135_596_800, 253_402_300_799);
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn unix_time(db: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(db, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0)
+}
+
+/// The modules a sync covers: `elementType`, or every entity module of the
+/// shared sequence (not Users; actors never).
+fn modules<'r>(ctx: &'r Ctx, element_type: Option<&str>) -> Result<Vec<&'r ModuleDef>, WsError> {
+    let synced = |m: &&ModuleDef| keying(m) == Keying::Shared;
+    match element_type {
+        None => Ok(ctx.registry.modules().iter().filter(synced).collect()),
+        Some(name) => ctx
+            .registry
+            .module(name)
+            .filter(synced)
+            .map(|m| vec![m])
+            .ok_or_else(WsError::denied),
+    }
+}
+
+/// Whose records the caller's sync covers.
+fn owners(conn: &Connection, caller: &Caller, scope: Option<&str>) -> Result<Owners, WsError> {
+    match scope.unwrap_or("user") {
+        "user" => Ok(Owners::Only(vec![caller.user_id])),
+        "userandgroup" => {
+            let mut ids = vec![caller.user_id];
+            ids.extend(changes::groups_of(conn, caller.user_id)?);
+            Ok(Owners::Only(ids))
+        }
+        "all" if caller.is_admin => Ok(Owners::All),
+        // vtiger's text for a non-admin application sync.
+        "all" => Err(WsError::AccessDenied(
+            "Only admin users can perform application sync".into(),
+        )),
+        other => Err(WsError::OperationNotSupported(format!(
+            "syncScope {other} is not one of user, userandgroup, all"
+        ))),
+    }
+}
+
+/// A record as sync shows it: a query row, without `label`.
+fn sync_row(conn: &Connection, ctx: &Ctx, module: &ModuleDef, id: i64) -> Result<Value, WsError> {
+    let mut v = wire_record(conn, &ctx.registry, module, id)?;
+    v.as_object_mut().map(|o| o.shift_remove("label"));
+    Ok(v)
+}
+
+fn ws_id(module: &ModuleDef, id: i64) -> Value {
+    WsId::new(module.id_prefix, id).to_string().into()
+}
+
+/// The changes and where the next call starts.
+pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+    let modules = modules(ctx, p.element_type.as_deref())?;
+    let mut conn = ctx.store.conn()?;
+    // One read transaction: the whole answer is one snapshot.
+    let tx = conn.transaction()?;
+    let owners = owners(&tx, &p.caller, p.sync_scope.as_deref())?;
+    let answer = match &p.sync_token {
+        Some(token) => {
+            let token = token.trim().parse::<i64>().ok().filter(|t| *t >= 0);
+            let token = token.ok_or(WsError::InvalidSyncToken)?;
+            if token > changes::last_seq(&tx)? {
+                return Err(WsError::InvalidSyncToken);
+            }
+            by_token(&tx, ctx, &modules, &owners, token, p.modified_time)?
+        }
+        None => by_time(&tx, ctx, &modules, &owners, p.modified_time)?,
+    };
+    Ok(Value::Object(answer))
+}
+
+/// vtiger's window: the `PAGE` oldest changes after `modified_time`, then
+/// every change up to the latest of their seconds, grouped by module.
+fn by_time(
+    conn: &Connection,
+    ctx: &Ctx,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    modified_time: i64,
+) -> Result<Map<String, Value>, WsError> {
+    let after = db_time(modified_time);
+    let end = changes::window_end(conn, modules, owners, &after, PAGE)?;
+    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    if let Some(end) = &end {
+        for module in modules {
+            for (id, live) in changes::changed_between(conn, module, owners, &after, end)? {
+                if live {
+                    updated.push(sync_row(conn, ctx, module, id)?);
+                } else {
+                    deleted.push(ws_id(module, id));
+                }
+            }
+        }
+    }
+    let last = end.as_deref().map(unix_time).unwrap_or(modified_time);
+    let more = match &end {
+        Some(end) => changes::changed_after(conn, modules, owners, end)?,
+        None => false,
+    };
+    // A token that covers this window: a client may switch to syncToken.
+    let token = changes::seq_before_time(conn, modules, last)?;
+    Ok(answer(updated, deleted, more, last, token))
+}
+
+/// Our lossless feed: the changes after `token`, in commit order.
+fn by_token(
+    conn: &Connection,
+    ctx: &Ctx,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    token: i64,
+    modified_time: i64,
+) -> Result<Map<String, Value>, WsError> {
+    let page = changes::changes_after(conn, modules, owners, token, PAGE)?;
+    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    for change in &page {
+        let module = ctx
+            .registry
+            .module(&change.setype)
+            .ok_or(WsError::InternalServerError)?;
+        match changes::live_owner(conn, module, change.crmid)? {
+            Some(owner) if owners.covers(owner) => {
+                updated.push(sync_row(conn, ctx, module, change.crmid)?)
+            }
+            _ => deleted.push(ws_id(module, change.crmid)),
+        }
+    }
+    let full = page.len() == PAGE as usize;
+    let next = match page.last() {
+        Some(last) if full => last.seq,
+        _ => changes::last_seq(conn)?,
+    };
+    let more = full && changes::logged_after(conn, modules, owners, next)?;
+    let last = page
+        .iter()
+        .map(|c| c.changed_at)
+        .max()
+        .unwrap_or(modified_time);
+    Ok(answer(updated, deleted, more, last, next))
+}
+
+/// vtiger's keys in vtiger's order, then ours.
+fn answer(
+    updated: Vec<Value>,
+    deleted: Vec<Value>,
+    more: bool,
+    last_modified: i64,
+    token: i64,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("updated".into(), Value::Array(updated));
+    out.insert("deleted".into(), Value::Array(deleted));
+    out.insert("more".into(), Value::Bool(more));
+    out.insert("lastModifiedTime".into(), last_modified.into());
+    out.insert("syncToken".into(), token.to_string().into());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modified_time_is_read_as_php_intval_reads_it() {
+        assert_eq!(php_intval("1795353531"), 1795353531);
+        assert_eq!(php_intval(" 42abc"), 42);
+        assert_eq!(php_intval("-5"), -5);
+        assert_eq!(php_intval("abc"), 0);
+        assert_eq!(php_intval("99999999999999999999999"), i64::MAX);
+    }
+
+    #[test]
+    fn times_convert_both_ways_in_utc() {
+        assert_eq!(db_time(0), "1970-01-01 00:00:00");
+        assert_eq!(unix_time(&db_time(1795353531)), 1795353531);
+        assert_eq!(db_time(i64::MAX), "9999-12-31 23:59:59");
+    }
+}

@@ -1,0 +1,244 @@
+//! The change feed sync reads: vtiger's window over `crmentity.modifiedtime`
+//! and our lossless one over the change log's commit sequence. Every call
+//! takes the connection of one read transaction, so the whole answer comes
+//! from one snapshot.
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+use super::tables::{table, unconverted};
+use crate::registry::ModuleDef;
+
+/// Whose records a feed covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owners {
+    /// Everyone's (application sync).
+    All,
+    /// These users' and groups' records.
+    Only(Vec<i64>),
+}
+
+impl Owners {
+    /// `AND <column> IN (?, …)` with its parameters, or nothing for All.
+    fn condition(&self, column: &str, params: &mut Vec<Sql>) -> String {
+        match self {
+            Owners::All => String::new(),
+            Owners::Only(ids) => {
+                params.extend(ids.iter().map(|i| Sql::Integer(*i)));
+                format!(" AND {column} IN ({})", vec!["?"; ids.len()].join(", "))
+            }
+        }
+    }
+
+    /// Whether records of `owner` are covered.
+    pub fn covers(&self, owner: i64) -> bool {
+        match self {
+            Owners::All => true,
+            Owners::Only(ids) => ids.contains(&owner),
+        }
+    }
+}
+
+fn in_list(names: &[&ModuleDef], params: &mut Vec<Sql>) -> String {
+    params.extend(names.iter().map(|m| Sql::Text(m.name.clone())));
+    vec!["?"; names.len()].join(", ")
+}
+
+/// The end of vtiger's window after `after`: the latest `modifiedtime` among
+/// the `page` oldest changes (live or deleted) of `modules`, or `None` when
+/// nothing changed.
+pub fn window_end(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    after: &str,
+    page: u32,
+) -> rusqlite::Result<Option<String>> {
+    let mut params = Vec::new();
+    let types = in_list(modules, &mut params);
+    params.push(Sql::Text(after.into()));
+    let scope = owners.condition("smownerid", &mut params);
+    params.push(Sql::Integer(page.into()));
+    conn.query_row(
+        &format!(
+            "SELECT MAX(modifiedtime) FROM (SELECT modifiedtime FROM crmentity
+             WHERE setype IN ({types}) AND modifiedtime > ?{scope}
+             ORDER BY modifiedtime LIMIT ?)"
+        ),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
+}
+
+/// Whether any record of `modules` changed after `after`.
+pub fn changed_after(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    after: &str,
+) -> rusqlite::Result<bool> {
+    let mut params = Vec::new();
+    let types = in_list(modules, &mut params);
+    params.push(Sql::Text(after.into()));
+    let scope = owners.condition("smownerid", &mut params);
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM crmentity
+             WHERE setype IN ({types}) AND modifiedtime > ?{scope})"
+        ),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
+}
+
+/// The records of `module` changed in `(after, upto]`, in id order, each
+/// with whether it is live (not deleted, not converted).
+pub fn changed_between(
+    conn: &Connection,
+    module: &ModuleDef,
+    owners: &Owners,
+    after: &str,
+    upto: &str,
+) -> rusqlite::Result<Vec<(i64, bool)>> {
+    let mut params = vec![
+        Sql::Text(module.name.clone()),
+        Sql::Text(after.into()),
+        Sql::Text(upto.into()),
+    ];
+    let scope = owners.condition("c.smownerid", &mut params);
+    let live = match unconverted(module) {
+        Some(c) => format!("c.deleted = 0 AND {c}"),
+        None => "c.deleted = 0".into(),
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.crmid, {live} FROM crmentity c JOIN {} m ON m._id = c.crmid
+         WHERE c.setype = ? AND c.modifiedtime > ? AND c.modifiedtime <= ?{scope}
+         ORDER BY c.crmid",
+        table(module)
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// One entry of the sequenced feed: a record's latest change in scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The change's place in commit order.
+    pub seq: i64,
+    /// The record.
+    pub crmid: i64,
+    /// Its module.
+    pub setype: String,
+    /// When, in unix seconds.
+    pub changed_at: i64,
+}
+
+/// The next `page` changes after `token` in commit order, of `modules` and
+/// logged for `owners`; a record changed several times shows once, at its
+/// latest change (its current state covers the earlier ones).
+pub fn changes_after(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    token: i64,
+    page: u32,
+) -> rusqlite::Result<Vec<Change>> {
+    let mut params = vec![Sql::Integer(token)];
+    let types = in_list(modules, &mut params);
+    let scope = owners.condition("l.owner", &mut params);
+    let later_scope = owners.condition("l2.owner", &mut params);
+    params.push(Sql::Integer(page.into()));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.seq, l.crmid, l.setype, l.changed_at FROM changelog l
+         WHERE l.seq > ? AND l.setype IN ({types}){scope}
+           AND NOT EXISTS (SELECT 1 FROM changelog l2
+                           WHERE l2.crmid = l.crmid AND l2.seq > l.seq{later_scope})
+         ORDER BY l.seq LIMIT ?"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        Ok(Change {
+            seq: r.get(0)?,
+            crmid: r.get(1)?,
+            setype: r.get(2)?,
+            changed_at: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Whether a change of `modules` for `owners` was logged after `token`.
+pub fn logged_after(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    token: i64,
+) -> rusqlite::Result<bool> {
+    let mut params = vec![Sql::Integer(token)];
+    let types = in_list(modules, &mut params);
+    let scope = owners.condition("owner", &mut params);
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM changelog WHERE seq > ? AND setype IN ({types}){scope})"
+        ),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
+}
+
+/// The newest sequence number (0 for an empty log).
+pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changelog", [], |r| {
+        r.get(0)
+    })
+}
+
+/// The token that covers everything logged up to `unix` seconds and
+/// nothing after: one before the first later change of `modules`.
+pub fn seq_before_time(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    unix: i64,
+) -> rusqlite::Result<i64> {
+    let mut params = vec![Sql::Integer(unix)];
+    let types = in_list(modules, &mut params);
+    let first_later: Option<i64> = conn
+        .query_row(
+            &format!("SELECT MIN(seq) FROM changelog WHERE changed_at > ? AND setype IN ({types})"),
+            params_from_iter(params),
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    match first_later {
+        Some(seq) => Ok(seq - 1),
+        None => last_seq(conn),
+    }
+}
+
+/// The groups `user` belongs to.
+pub fn groups_of(conn: &Connection, user: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT group_id FROM group_members WHERE user_id = ?1")?;
+    let rows = stmt.query_map([user], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The live record's owner, if it is live.
+pub fn live_owner(
+    conn: &Connection,
+    module: &ModuleDef,
+    crmid: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let live = match unconverted(module) {
+        Some(c) => format!(" AND {c}"),
+        None => String::new(),
+    };
+    conn.query_row(
+        &format!(
+            "SELECT c.smownerid FROM crmentity c JOIN {} m ON m._id = c.crmid
+             WHERE c.crmid = ?1 AND c.deleted = 0{live}",
+            table(module)
+        ),
+        [crmid],
+        |r| r.get(0),
+    )
+    .optional()
+}
