@@ -495,3 +495,27 @@ fn followers_of_the_token_converge_while_writers_race() {
         }
     }
 }
+
+#[test]
+fn a_converted_lead_is_reported_deleted() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let lead = create(
+        &a,
+        "Leads",
+        json!({"lastname": "Convert", "company": "C", "assigned_user_id": "19x1"}),
+    );
+    let before = sync(&a, &[("elementType", "Leads")]);
+    assert_eq!(ids(&before["updated"]), vec![lead.clone()]);
+    // convertlead (issue 6) sets the flag and bumps modifiedtime, as vtiger does.
+    s.db()
+        .execute(
+            "UPDATE m_Leads SET _converted = 1 WHERE _id = ?1",
+            [object(&lead)],
+        )
+        .unwrap();
+    set_modified(&s, &[&lead], "2030-01-01 00:00:00");
+    let after = sync(&a, &[("elementType", "Leads")]);
+    assert_eq!(after["updated"], json!([]));
+    assert_eq!(ids(&after["deleted"]), vec![lead]);
+}
