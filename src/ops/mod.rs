@@ -1,8 +1,10 @@
 //! Operations: one file each, all of the same shape (a `Params` read from
 //! the call, then `run`), and the one dispatch table below. Which operations
 //! exist, their HTTP type and parameters is data: `schema/operations.json`.
+pub mod add_related;
 pub mod create;
 pub mod delete;
+pub mod delete_related;
 pub mod describe;
 pub mod extendsession;
 pub mod getchallenge;
@@ -10,8 +12,11 @@ pub mod listtypes;
 pub mod login;
 pub mod logout;
 pub mod query;
+pub mod query_related;
 pub mod records;
+pub mod relatedtypes;
 pub mod retrieve;
+pub mod retrieve_related;
 pub mod revise;
 pub mod sync;
 pub mod update;
@@ -96,6 +101,11 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => query::run(ctx, query::Params::from_call(call)?),
         "sync" => sync::run(ctx, sync::Params::from_call(call)?),
+        "relatedtypes" => relatedtypes::run(ctx, relatedtypes::Params::from_call(call)?),
+        "retrieve_related" => retrieve_related::run(ctx, retrieve_related::params(call)?),
+        "query_related" => query_related::run(ctx, query_related::Params::from_call(call)?),
+        "add_related" => add_related::run(ctx, add_related::Params::from_call(call)?),
+        "delete_related" => delete_related::run(ctx, add_related::Params::from_call(call)?),
         other => Err(WsError::OperationNotSupported(format!(
             "Operation {other} is not supported by this server yet"
         ))),

@@ -7,6 +7,7 @@ use super::records::{row_to_wire, wire_record};
 use super::{Ctx, OpCall};
 use crate::error::WsError;
 use crate::store::tables::{keying, Keying};
+use crate::vtql::ast::Select;
 use crate::vtql::{self, translate};
 
 /// query's parameters.
@@ -26,7 +27,7 @@ impl Params {
 
 /// The module name as vtiger finds it before parsing: the word after the
 /// first `FROM` (case-insensitive), up to whitespace or `;`.
-fn module_named(query: &str) -> Option<&str> {
+pub fn module_named(query: &str) -> Option<&str> {
     let lower = query.to_ascii_lowercase();
     let mut from = 0;
     while let Some(i) = lower[from..].find("from") {
@@ -60,7 +61,17 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         )));
     }
     let select = vtql::parse(&query)?;
-    let plan = translate::plan(&ctx.registry, &select, ctx.query_max_rows)?;
+    answer(ctx, &select, None)
+}
+
+/// Runs a parsed query, confined to `restrict` when given: the rows, or
+/// `[{"count":"N"}]`.
+pub fn answer(
+    ctx: &Ctx,
+    select: &Select,
+    restrict: Option<&translate::Restriction>,
+) -> Result<Value, WsError> {
+    let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict)?;
     let conn = ctx.store.conn()?;
     let mut stmt = conn.prepare(&plan.sql)?;
     if plan.count {

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use id::WsId;
-pub use module::{FieldDef, FieldType, ModuleDef, Rights, SystemField};
+pub use module::{FieldDef, FieldType, Links, ModuleDef, RelationDef, Rights, SystemField};
 
 /// Where an operation's own parameters are read from (spec §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -196,6 +196,31 @@ impl Registry {
         if let Some(an) = &m.auto_number {
             if !seen.contains(an.field.as_str()) {
                 return Err(at(format!("autoNumber names unknown field {}", an.field)));
+            }
+        }
+        self.validate_relations(m).map_err(at)
+    }
+
+    /// Related lists name record modules, have unique labels, and their
+    /// conditions are VTQL over the related module's fields.
+    fn validate_relations(&self, m: &ModuleDef) -> Result<(), String> {
+        let mut labels = HashSet::new();
+        for r in &m.relations {
+            if !labels.insert(r.label.as_str()) {
+                return Err(format!("relation {} is defined twice", r.label));
+            }
+            let related = self
+                .module(&r.module)
+                .filter(|t| t.is_entity && !t.own_sequence)
+                .ok_or_else(|| {
+                    format!("relation {} names no record module {}", r.label, r.module)
+                })?;
+            if let Some(condition) = &r.condition {
+                let query = format!("SELECT * FROM {} WHERE {condition};", related.name);
+                let select = crate::vtql::parse(&query)
+                    .map_err(|e| format!("relation {}: {}", r.label, e.message))?;
+                crate::vtql::translate::plan(self, &select, 1, None)
+                    .map_err(|e| format!("relation {}: {}", r.label, e.message()))?;
             }
         }
         Ok(())

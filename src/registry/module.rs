@@ -46,8 +46,41 @@ pub struct ModuleDef {
     /// The auto-number field and its prefix (`account_no`, `ACC`).
     #[serde(default)]
     pub auto_number: Option<AutoNumber>,
+    /// Related lists in vtiger's order (relatedtypes, retrieve_related).
+    #[serde(default)]
+    pub relations: Vec<RelationDef>,
     /// Fields in vtiger's order (the order of describe and of records).
     pub fields: Vec<FieldDef>,
+}
+
+/// One related list of a module (vtiger's `vtiger_relatedlists` row).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationDef {
+    /// The list's label, unique within the module (`Activity History`).
+    pub label: String,
+    /// The related module.
+    pub module: String,
+    /// A VTQL condition the related records also meet (open activities
+    /// versus their history).
+    #[serde(default, rename = "where")]
+    pub condition: Option<String>,
+    /// Which way stored links count.
+    #[serde(default)]
+    pub links: Links,
+}
+
+/// The direction of stored links a relation reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Links {
+    /// Links either way, and reference fields either way (most relations).
+    #[default]
+    Both,
+    /// Links from this record only (a product's bundle).
+    Forward,
+    /// Links to this record only (a product's parent product).
+    Reverse,
 }
 
 /// A module's auto-numbered field.

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -26,6 +26,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 3 {
         tx.execute_batch(V3).map_err(|e| e.to_string())?;
+    }
+    if version < 4 {
+        tx.execute_batch(V4).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -105,6 +108,18 @@ CREATE TABLE group_members (
     PRIMARY KEY (group_id, user_id)
 );
 CREATE INDEX group_members_user ON group_members (user_id);
+";
+
+/// Version 4: links between records that no reference field holds
+/// (vtiger's crmentityrel): an account's products, a campaign's contacts.
+const V4: &str = "
+CREATE TABLE links (
+    crmid     INTEGER NOT NULL,
+    relcrmid  INTEGER NOT NULL,
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY (crmid, relcrmid)
+);
+CREATE INDEX links_related ON links (relcrmid);
 ";
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod auth_tables;
 pub mod changes;
 pub mod migrate;
 pub mod records;
+pub mod relations;
 pub mod rows;
 pub mod seed;
 pub mod tables;

@@ -69,9 +69,24 @@ fn where_field<'m>(module: &'m ModuleDef, name: &str) -> Result<Option<&'m Field
     })
 }
 
+/// Ids a query is confined to: `m._id IN (<sql>)` (a record's related
+/// records, for query_related).
+#[derive(Debug, Clone)]
+pub struct Restriction {
+    /// SQL selecting the allowed ids.
+    pub sql: String,
+    /// Its bound parameters, in order.
+    pub params: Vec<Sql>,
+}
+
 /// Builds the plan; errors are vtiger's (shared/golden seq 235-236).
 /// `max_rows` is the default page and its maximum (vtiger: 100).
-pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Plan<'r>, WsError> {
+pub fn plan<'r>(
+    registry: &'r Registry,
+    q: &Select,
+    max_rows: u64,
+    restrict: Option<&Restriction>,
+) -> Result<Plan<'r>, WsError> {
     let module = registry.module(&q.module).ok_or_else(|| {
         WsError::AccessDenied(format!(
             "Permission to perform the operation is denied for name : {}",
@@ -111,6 +126,10 @@ pub fn plan<'r>(registry: &'r Registry, q: &Select, max_rows: u64) -> Result<Pla
         let field = where_field(module, name)?;
         conditions.push(format!("{} = ?", column_sql(module, field)));
         params.push(Sql::Text(value.as_str().unwrap_or_default().to_string()));
+    }
+    if let Some(r) = restrict {
+        conditions.push(format!("m._id IN ({})", r.sql));
+        params.extend(r.params.iter().cloned());
     }
     if let Some(filter) = &q.filter {
         conditions.push(condition(module, filter, true, &mut params)?);
@@ -323,7 +342,7 @@ mod tests {
     /// The steps of SQLite's plan for `query`, one line each.
     fn query_plan(store: &Store, registry: &Registry, query: &str) -> Vec<String> {
         let select = crate::vtql::parse(query).unwrap();
-        let plan = plan(registry, &select, 100).unwrap();
+        let plan = plan(registry, &select, 100, None).unwrap();
         let conn = store.conn().unwrap();
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))

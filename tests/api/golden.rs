@@ -5,9 +5,6 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// Steps not replayed yet, with the reason; everything else must match.
-const NOT_YET: &[(u64, &str)] = &[(45, "relatedtypes: issue 6"), (46, "relatedtypes: issue 6")];
-
 /// Where vtiger's answer is broken and ours deliberately differs.
 fn deliberate(seq: u64) -> Option<&'static str> {
     match seq {
@@ -49,9 +46,6 @@ fn recorded_vtiger_exchanges_replay_identically() {
     let mut golden_token = String::new();
     let mut compared = 0;
     for seq in 1..=46u64 {
-        if NOT_YET.iter().any(|(n, _)| *n == seq) {
-            continue;
-        }
         let Some(step) = find_golden_step(seq) else {
             continue;
         };

@@ -316,6 +316,7 @@ const GOLDEN_FILES: &[&str] = &[
     "vtiger-8.2-records.jsonl",
     "vtiger-8.2-queries.jsonl",
     "vtiger-8.2-sync.jsonl",
+    "vtiger-8.2-relations.jsonl",
 ];
 
 /// The recorded golden step `seq`, if the fixtures have it.

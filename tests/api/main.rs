@@ -7,5 +7,6 @@ mod golden;
 mod helpers;
 mod meta;
 mod query;
+mod relations;
 mod sync;
 mod vtql_cases;

@@ -311,3 +311,40 @@ fn a_schema_with_a_duplicate_prefix_refuses_to_start() {
         .expect_err("refuses to start");
     assert!(err.contains("share the id prefix 11"), "{err}");
 }
+
+#[test]
+fn a_schema_with_a_broken_related_list_refuses_to_start() {
+    for (relation, expected) in [
+        (
+            serde_json::json!({"label": "Things", "module": "Nope"}),
+            "module Accounts: relation Things names no record module Nope",
+        ),
+        (
+            serde_json::json!({"label": "Open", "module": "Calendar", "where": "nosuch = 'x'"}),
+            "module Accounts: relation Open: Permission to access nosuch attribute denied.",
+        ),
+        (
+            serde_json::json!({"label": "Contacts", "module": "Contacts"}),
+            "module Accounts: relation Contacts is defined twice",
+        ),
+    ] {
+        let schema = schema_copy();
+        edit_module(schema.path(), "Accounts", |m| {
+            m["relations"]
+                .as_array_mut()
+                .unwrap()
+                .push(relation.clone());
+        });
+        let db = tempfile::tempdir().unwrap();
+        let config = stripes::config::Config {
+            listen: "127.0.0.1:0".into(),
+            db_path: db.path().join("x.db"),
+            schema_dir: Some(schema.path().to_path_buf()),
+            ..Default::default()
+        };
+        let err = start_app(&config)
+            .map(|(port, ..)| port)
+            .expect_err("refuses to start");
+        assert!(err.contains(expected), "{err}");
+    }
+}

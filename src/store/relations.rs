@@ -1,0 +1,81 @@
+//! Which records are related: stored links (vtiger's crmentityrel) and
+//! reference fields either way, as one id list that VTQL can be confined to.
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, Connection};
+
+use super::tables::table;
+use crate::registry::{FieldType, Links, ModuleDef, RelationDef};
+use crate::vtql::translate::Restriction;
+
+/// Whether `field` refers to records of `module`.
+fn refers_to(field: &crate::registry::FieldDef, module: &ModuleDef) -> bool {
+    field.kind == FieldType::Reference
+        && field
+            .refers_to
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&module.name)
+}
+
+/// SQL selecting the ids of the records related to `source_id` (of
+/// `source`) by `relation`, whose module is `related`.
+pub fn members(
+    source: &ModuleDef,
+    source_id: i64,
+    relation: &RelationDef,
+    related: &ModuleDef,
+) -> Restriction {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    if relation.links != Links::Reverse {
+        parts.push("SELECT relcrmid FROM links WHERE crmid = ?".to_string());
+        params.push(Sql::Integer(source_id));
+    }
+    if relation.links != Links::Forward {
+        parts.push("SELECT crmid FROM links WHERE relcrmid = ?".to_string());
+        params.push(Sql::Integer(source_id));
+    }
+    if relation.links == Links::Both {
+        // A contact whose account_id is this account.
+        for f in related.fields.iter().filter(|f| refers_to(f, source)) {
+            parts.push(format!(
+                "SELECT _id FROM {} WHERE \"{}\" = ?",
+                table(related),
+                f.name
+            ));
+            params.push(Sql::Text(source_id.to_string()));
+        }
+        // The contact this potential's contact_id names.
+        for f in source.fields.iter().filter(|f| refers_to(f, related)) {
+            parts.push(format!(
+                "SELECT CAST(\"{}\" AS INTEGER) FROM {} WHERE _id = ? AND \"{0}\" <> ''",
+                f.name,
+                table(source)
+            ));
+            params.push(Sql::Integer(source_id));
+        }
+    }
+    Restriction {
+        sql: parts.join(" UNION "),
+        params,
+    }
+}
+
+/// Links two records; linking twice is one link. Returns whether it is new.
+pub fn link(conn: &Connection, crmid: i64, relcrmid: i64, now: i64) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "INSERT OR IGNORE INTO links (crmid, relcrmid, linked_at) VALUES (?1, ?2, ?3)",
+        params![crmid, relcrmid, now],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Removes the link between two records, whichever way it was made.
+/// Returns whether there was one.
+pub fn unlink(conn: &Connection, a: i64, b: i64) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "DELETE FROM links WHERE (crmid = ?1 AND relcrmid = ?2) OR (crmid = ?2 AND relcrmid = ?1)",
+        params![a, b],
+    )?;
+    Ok(changed > 0)
+}
