@@ -46,6 +46,11 @@ pub enum WsError {
     InvalidFieldValue(String),
     /// A `syncToken` this server never issued (our addition).
     InvalidSyncToken,
+    /// convertlead on a lead converted before.
+    LeadAlreadyConverted,
+    /// convertlead could not create one of its records: vtiger reports it
+    /// under UNKNOWN_OPERATION, as `<message> : <Module>` (spec §3.3).
+    ConversionFailed(String),
 }
 
 /// The message vtiger sends for most ACCESS_DENIED cases.
@@ -75,6 +80,8 @@ impl WsError {
             WsError::RequestTooLarge => "REQUEST_TOO_LARGE",
             WsError::InvalidFieldValue(_) => "INVALID_FIELD_VALUE",
             WsError::InvalidSyncToken => "INVALID_SYNC_TOKEN",
+            WsError::LeadAlreadyConverted => "LEAD_ALREADY_CONVERTED",
+            WsError::ConversionFailed(_) => "UNKNOWN_OPERATION",
         }
     }
 
@@ -93,6 +100,7 @@ impl WsError {
             }
             WsError::UnknownOperation => "Unknown operation requested".into(),
             WsError::InternalServerError => "Unknown Error while processing request".into(),
+            WsError::LeadAlreadyConverted => "Lead is already converted".into(),
             WsError::InvalidSyncToken => {
                 "syncToken must be a number this server returned from sync".into()
             }
@@ -109,7 +117,8 @@ impl WsError {
             | WsError::QuerySyntaxError(m)
             | WsError::OperationNotSupported(m)
             | WsError::UnknownEntity(m)
-            | WsError::InvalidFieldValue(m) => m.clone(),
+            | WsError::InvalidFieldValue(m)
+            | WsError::ConversionFailed(m) => m.clone(),
         }
     }
 

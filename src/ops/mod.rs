@@ -2,6 +2,7 @@
 //! the call, then `run`), and the one dispatch table below. Which operations
 //! exist, their HTTP type and parameters is data: `schema/operations.json`.
 pub mod add_related;
+pub mod convertlead;
 pub mod create;
 pub mod delete;
 pub mod delete_related;
@@ -101,6 +102,7 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => query::run(ctx, query::Params::from_call(call)?),
         "sync" => sync::run(ctx, sync::Params::from_call(call)?),
+        "convertlead" => convertlead::run(ctx, convertlead::Params::from_call(call)?),
         "relatedtypes" => relatedtypes::run(ctx, relatedtypes::Params::from_call(call)?),
         "retrieve_related" => retrieve_related::run(ctx, retrieve_related::params(call)?),
         "query_related" => query_related::run(ctx, query_related::Params::from_call(call)?),

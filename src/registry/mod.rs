@@ -198,7 +198,35 @@ impl Registry {
                 return Err(at(format!("autoNumber names unknown field {}", an.field)));
             }
         }
-        self.validate_relations(m).map_err(at)
+        self.validate_relations(m).map_err(at)?;
+        self.validate_convert_map(m).map_err(at)
+    }
+
+    /// convertMap names record modules and fields on both sides.
+    fn validate_convert_map(&self, m: &ModuleDef) -> Result<(), String> {
+        if !m.convert_map.is_empty() && !m.convertible {
+            return Err("convertMap needs a convertible module".into());
+        }
+        for (target, fields) in &m.convert_map {
+            let t = self
+                .module(target)
+                .filter(|t| t.is_entity && !t.own_sequence)
+                .ok_or_else(|| format!("convertMap names no record module {target}"))?;
+            let fields = fields
+                .as_object()
+                .ok_or_else(|| format!("convertMap {target} must map fields"))?;
+            for (to, from) in fields {
+                let from = from.as_str().unwrap_or_default();
+                if !t.fields.iter().any(|f| &f.name == to)
+                    || !m.fields.iter().any(|f| f.name == from)
+                {
+                    return Err(format!(
+                        "convertMap {target}: {to} ← {from} names an unknown field"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Related lists name record modules, have unique labels, and their

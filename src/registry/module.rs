@@ -46,6 +46,10 @@ pub struct ModuleDef {
     /// The auto-number field and its prefix (`account_no`, `ACC`).
     #[serde(default)]
     pub auto_number: Option<AutoNumber>,
+    /// convertlead's field mapping (vtiger's vtiger_convertleadmapping):
+    /// for each module created, its field → this module's field.
+    #[serde(default)]
+    pub convert_map: Map<String, Value>,
     /// Related lists in vtiger's order (relatedtypes, retrieve_related).
     #[serde(default)]
     pub relations: Vec<RelationDef>,

@@ -3,6 +3,7 @@
 //! module writes SQL.
 pub mod auth_tables;
 pub mod changes;
+pub mod conversion;
 pub mod migrate;
 pub mod records;
 pub mod relations;

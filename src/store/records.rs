@@ -109,7 +109,7 @@ fn next_auto_number(
     Ok(Some((an.field.clone(), format!("{}{n}", an.prefix))))
 }
 
-fn log_change(
+pub(super) fn log_change(
     conn: &Connection,
     id: i64,
     module: &ModuleDef,
@@ -134,6 +134,20 @@ pub fn insert(
     now_text: &str,
 ) -> rusqlite::Result<i64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = insert_in(&tx, module, w, user, now, now_text)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Creates a record inside the caller's transaction and returns its id.
+pub fn insert_in(
+    tx: &Connection,
+    module: &ModuleDef,
+    w: &RecordWrite,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<i64> {
     let owner = w.owner.unwrap_or(user);
     let source = if module
         .fields
@@ -151,7 +165,7 @@ pub fn insert(
     )?;
     let id = tx.last_insert_rowid();
     let mut values = w.values.clone();
-    if let Some((field, number)) = next_auto_number(&tx, module)? {
+    if let Some((field, number)) = next_auto_number(tx, module)? {
         values.retain(|(f, _)| *f != field);
         values.push((field, Some(number)));
     }
@@ -159,14 +173,13 @@ pub fn insert(
     let derived = derived_values(module, &known);
     values.retain(|(f, _)| !derived.iter().any(|(d, _)| d == f));
     values.extend(derived);
-    super::rows::insert(&tx, module, Some(id), &values)?;
+    super::rows::insert(tx, module, Some(id), &values)?;
     let label = compute_label(module, &values.into_iter().collect());
     tx.execute(
         "UPDATE crmentity SET label = ?1 WHERE crmid = ?2",
         params![label, id],
     )?;
-    log_change(&tx, id, module, "create", owner, now)?;
-    tx.commit()?;
+    log_change(tx, id, module, "create", owner, now)?;
     Ok(id)
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests through the wire: one binary, a real server per test.
 mod auth;
 mod cli;
+mod convertlead;
 mod crud;
 mod errors;
 mod golden;
