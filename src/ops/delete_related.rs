@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::add_related::{resolve, Params};
+use super::records::now_pair;
 use super::Ctx;
 use crate::error::WsError;
 use crate::store::relations;
@@ -13,8 +14,9 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let resolved = resolve(ctx, &p)?;
     let mut conn = ctx.store.conn()?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (now, _) = now_pair();
     for (related, _) in &resolved.related {
-        relations::unlink(&tx, resolved.source, *related)?;
+        relations::unlink(&tx, resolved.source, *related, now)?;
     }
     tx.commit()?;
     Ok(json!({"message": "successfull"}))

@@ -213,7 +213,28 @@ fn by_token(
         .map(|c| c.changed_at)
         .max()
         .unwrap_or(modified_time);
-    Ok(answer(updated, deleted, more, last, next))
+    let mut out = answer(updated, deleted, more, last, next);
+    let links = changes::links_between(conn, modules, owners, token, next)?;
+    out.insert(
+        "relations".into(),
+        Value::Array(links.iter().map(|l| link_row(ctx, l)).collect()),
+    );
+    Ok(out)
+}
+
+/// `{"action":"link","sourceRecordId":"13x12","relatedRecordId":"12x8"}`.
+fn link_row(ctx: &Ctx, l: &changes::LinkChange) -> Value {
+    let ws = |setype: &str, id: i64| {
+        ctx.registry
+            .module(setype)
+            .map(|m| WsId::new(m.id_prefix, id).to_string())
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "action": l.action,
+        "sourceRecordId": ws(&l.setype, l.crmid),
+        "relatedRecordId": ws(&l.relsetype, l.relcrmid),
+    })
 }
 
 /// vtiger's keys in vtiger's order, then ours.

@@ -149,9 +149,10 @@ pub fn changes_after(
     params.push(Sql::Integer(page.into()));
     let mut stmt = conn.prepare(&format!(
         "SELECT l.seq, l.crmid, l.setype, l.changed_at FROM changelog l
-         WHERE l.seq > ? AND l.setype IN ({types}){scope}
+         WHERE l.seq > ? AND l.relcrmid IS NULL AND l.setype IN ({types}){scope}
            AND NOT EXISTS (SELECT 1 FROM changelog l2
-                           WHERE l2.crmid = l.crmid AND l2.seq > l.seq{later_scope})
+                           WHERE l2.crmid = l.crmid AND l2.seq > l.seq
+                             AND l2.relcrmid IS NULL{later_scope})
          ORDER BY l.seq LIMIT ?"
     ))?;
     let rows = stmt.query_map(params_from_iter(params), |r| {
@@ -160,6 +161,51 @@ pub fn changes_after(
             crmid: r.get(1)?,
             setype: r.get(2)?,
             changed_at: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A link made or removed, as the syncToken feed reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkChange {
+    /// `link` or `unlink`.
+    pub action: String,
+    /// The record the link is listed under, and its module.
+    pub crmid: i64,
+    /// Its module.
+    pub setype: String,
+    /// The other record.
+    pub relcrmid: i64,
+    /// Its module.
+    pub relsetype: String,
+}
+
+/// The link changes logged in `(after, upto]` for records of `modules`
+/// and `owners`, in commit order.
+pub fn links_between(
+    conn: &Connection,
+    modules: &[&ModuleDef],
+    owners: &Owners,
+    after: i64,
+    upto: i64,
+) -> rusqlite::Result<Vec<LinkChange>> {
+    let mut params = vec![Sql::Integer(after), Sql::Integer(upto)];
+    let types = in_list(modules, &mut params);
+    let scope = owners.condition("l.owner", &mut params);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.action, l.crmid, l.setype, l.relcrmid, c.setype
+         FROM changelog l JOIN crmentity c ON c.crmid = l.relcrmid
+         WHERE l.seq > ? AND l.seq <= ? AND l.setype IN ({types}){scope}
+         ORDER BY l.seq"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        Ok(LinkChange {
+            action: r.get(0)?,
+            crmid: r.get(1)?,
+            setype: r.get(2)?,
+            relcrmid: r.get(3)?,
+            relsetype: r.get(4)?,
         })
     })?;
     rows.collect()

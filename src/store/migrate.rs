@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -29,6 +29,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 4 {
         tx.execute_batch(V4).map_err(|e| e.to_string())?;
+    }
+    if version < 5 {
+        tx.execute_batch(V5).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -120,6 +123,13 @@ CREATE TABLE links (
     PRIMARY KEY (crmid, relcrmid)
 );
 CREATE INDEX links_related ON links (relcrmid);
+";
+
+/// Version 5: link changes in the change log, so the syncToken feed reports
+/// them in commit order with the record changes (`relcrmid` is the other
+/// record; NULL for a record's own change).
+const V5: &str = "
+ALTER TABLE changelog ADD COLUMN relcrmid INTEGER;
 ";
 
 #[cfg(test)]

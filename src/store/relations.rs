@@ -61,21 +61,47 @@ pub fn members(
     }
 }
 
-/// Links two records; linking twice is one link. Returns whether it is new.
+/// Links two records; linking twice is one link. A new link is logged for
+/// the syncToken feed. Returns whether it is new.
 pub fn link(conn: &Connection, crmid: i64, relcrmid: i64, now: i64) -> rusqlite::Result<bool> {
     let changed = conn.execute(
         "INSERT OR IGNORE INTO links (crmid, relcrmid, linked_at) VALUES (?1, ?2, ?3)",
         params![crmid, relcrmid, now],
-    )?;
-    Ok(changed > 0)
+    )? > 0;
+    if changed {
+        log_link(conn, "link", crmid, relcrmid, now)?;
+    }
+    Ok(changed)
 }
 
-/// Removes the link between two records, whichever way it was made.
-/// Returns whether there was one.
-pub fn unlink(conn: &Connection, a: i64, b: i64) -> rusqlite::Result<bool> {
-    let changed = conn.execute(
-        "DELETE FROM links WHERE (crmid = ?1 AND relcrmid = ?2) OR (crmid = ?2 AND relcrmid = ?1)",
-        params![a, b],
+/// Removes the link between two records, whichever way it was made, and
+/// logs it. Returns whether there was one.
+pub fn unlink(conn: &Connection, a: i64, b: i64, now: i64) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare(
+        "DELETE FROM links WHERE (crmid = ?1 AND relcrmid = ?2) OR (crmid = ?2 AND relcrmid = ?1)
+         RETURNING crmid, relcrmid",
     )?;
-    Ok(changed > 0)
+    let removed: Vec<(i64, i64)> = stmt
+        .query_map(params![a, b], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (crmid, relcrmid) in &removed {
+        log_link(conn, "unlink", *crmid, *relcrmid, now)?;
+    }
+    Ok(!removed.is_empty())
+}
+
+/// A change-log row for a link, under the first record's module and owner.
+fn log_link(
+    conn: &Connection,
+    action: &str,
+    crmid: i64,
+    relcrmid: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO changelog (crmid, setype, action, owner, changed_at, relcrmid)
+         SELECT crmid, setype, ?2, smownerid, ?3, ?4 FROM crmentity WHERE crmid = ?1",
+        params![crmid, action, now, relcrmid],
+    )?;
+    Ok(())
 }

@@ -519,3 +519,46 @@ fn a_converted_lead_is_reported_deleted() {
     assert_eq!(after["updated"], json!([]));
     assert_eq!(ids(&after["deleted"]), vec![lead]);
 }
+
+#[test]
+fn the_token_feed_reports_links_made_and_removed_in_commit_order() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let account = account(&a, "Linked", "19x1");
+    let product = create(
+        &a,
+        "Products",
+        json!({"productname": "Widget", "assigned_user_id": "19x1"}),
+    );
+    let start = sync(&a, &[("syncToken", "0")]);
+    assert_eq!(start["relations"], json!([]));
+    let token = start["syncToken"].as_str().unwrap().to_string();
+    let link = |op: &str| {
+        a.post(
+            op,
+            &[
+                ("sourceRecordId", &account),
+                ("relatedRecordId", &product),
+                ("relationIdLabel", "Products"),
+            ],
+        )
+    };
+    link("add_related");
+    link("add_related");
+    link("delete_related");
+    let next = sync(&a, &[("syncToken", &token)]);
+    assert_eq!(next["updated"], json!([]), "the records did not change");
+    assert_eq!(
+        next["relations"],
+        json!([
+            {"action": "link", "sourceRecordId": account, "relatedRecordId": product},
+            {"action": "unlink", "sourceRecordId": account, "relatedRecordId": product}
+        ]),
+        "linking twice is one link"
+    );
+    let after = sync(&a, &[("syncToken", next["syncToken"].as_str().unwrap())]);
+    assert_eq!(after["relations"], json!([]));
+    // vtiger's window has no such key.
+    let by_time = sync(&a, &[("modifiedTime", "0")]);
+    assert!(by_time.get("relations").is_none());
+}
