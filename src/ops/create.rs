@@ -4,7 +4,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::records::{
-    element_object, now_pair, read_element, row_to_wire, wire_record, with_defaults,
+    element_object, inventory, now_pair, read_element, row_to_wire, wire_record, with_defaults,
     writable_module, Mandatory,
 };
 use super::{Ctx, OpCall};
@@ -46,8 +46,20 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     }
     let write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
     let (now, now_text) = now_pair();
-    let id = records::insert(&mut conn, module, &write, p.caller.user_id, now, &now_text)?;
-    wire_record(&conn, &ctx.registry, module, id)
+    if module.line_items.is_none() {
+        let id = records::insert(&mut conn, module, &write, p.caller.user_id, now, &now_text)?;
+        return wire_record(&conn, &ctx.registry, module, id);
+    }
+    // Inventory: the record, its lines and its totals in one transaction.
+    let lines = inventory::read_lines(&conn, &ctx.registry, &p.element)?
+        .filter(|lines| !lines.is_empty())
+        .ok_or_else(|| WsError::MandatoryFieldsMissing("Mandatory Fields Missing..".into()))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = records::insert_in(&tx, module, &write, p.caller.user_id, now, &now_text)?;
+    inventory::save(&tx, &ctx.registry, module, id, Some(&lines))?;
+    tx.commit()?;
+    let record = wire_record(&conn, &ctx.registry, module, id)?;
+    inventory::with_lines(&conn, &ctx.registry, module, id, record)
 }
 
 /// A user or an actor row. Users get an access key and share their id

@@ -96,7 +96,7 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "listtypes" => listtypes::run(ctx, listtypes::Params::from_call(call)?),
         "describe" => describe::run(ctx, describe::Params::from_call(call)?),
         "create" => create::run(ctx, create::Params::from_call(call)?),
-        "retrieve" => retrieve::run(ctx, retrieve::Params::from_call(call)?),
+        "retrieve" | "retrieve_inventory" => retrieve::run(ctx, retrieve::Params::from_call(call)?),
         "update" => update::run(ctx, update::Params::from_call(call)?),
         "revise" => revise::run(ctx, revise::params(call)?),
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),

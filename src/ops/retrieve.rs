@@ -1,8 +1,10 @@
 //! # `GET webservice.php?operation=retrieve&id=11x42`
-//! One record, every value a string, with `id` and `label` (§3.3, §5.1).
+//! One record, every value a string, with `id` and `label` (§3.3, §5.1);
+//! inventory records with their `LineItems`, as vtiger's inventory handler
+//! answers (retrieve_inventory is the same call).
 use serde_json::Value;
 
-use super::records::{resolve_any, row_to_wire, wire_record, Target};
+use super::records::{inventory, resolve_any, row_to_wire, wire_record, Target};
 use super::{Ctx, OpCall};
 use crate::error::WsError;
 
@@ -25,7 +27,10 @@ impl Params {
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let conn = ctx.store.conn()?;
     match resolve_any(&conn, &ctx.registry, p.id.as_deref())? {
-        Target::Record(module, id) => wire_record(&conn, &ctx.registry, module, id),
+        Target::Record(module, id) => {
+            let record = wire_record(&conn, &ctx.registry, module, id)?;
+            inventory::with_lines(&conn, &ctx.registry, module, id, record)
+        }
         Target::Row(module, id) => row_to_wire(&conn, &ctx.registry, module, id),
     }
 }

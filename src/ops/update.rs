@@ -4,9 +4,11 @@
 //! `createdtime`, …) are ignored (§3.3).
 use serde_json::{Map, Value};
 
+use rusqlite::TransactionBehavior;
+
 use super::records::{
-    element_object, now_pair, read_element, resolve_for_write, row_to_wire, wire_record, Mandatory,
-    Target,
+    element_object, inventory, now_pair, read_element, resolve_for_write, row_to_wire, wire_record,
+    Mandatory, Target,
 };
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
@@ -41,17 +43,25 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
     match resolve_for_write(&conn, &ctx.registry, id, &p.caller)? {
         Target::Record(module, id) => {
             let write = read_element(&conn, &ctx.registry, module, &p.element, mandatory)?;
+            // Inventory lines: replaced when sent, kept when not.
+            let lines = match module.line_items {
+                Some(_) => inventory::read_lines(&conn, &ctx.registry, &p.element)?,
+                None => None,
+            };
+            if lines.as_ref().is_some_and(Vec::is_empty) {
+                return Err(WsError::MandatoryFieldsMissing(
+                    "Mandatory Fields Missing..".into(),
+                ));
+            }
             let (now, now_text) = now_pair();
-            records::update(
-                &mut conn,
-                module,
-                id,
-                &write,
-                p.caller.user_id,
-                now,
-                &now_text,
-            )?;
-            wire_record(&conn, &ctx.registry, module, id)
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            records::update_in(&tx, module, id, &write, p.caller.user_id, now, &now_text)?;
+            if module.line_items.is_some() {
+                inventory::save(&tx, &ctx.registry, module, id, lines.as_deref())?;
+            }
+            tx.commit()?;
+            let record = wire_record(&conn, &ctx.registry, module, id)?;
+            inventory::with_lines(&conn, &ctx.registry, module, id, record)
         }
         Target::Row(module, id) => {
             let mut write =

@@ -198,6 +198,19 @@ impl Registry {
                 return Err(at(format!("autoNumber names unknown field {}", an.field)));
             }
         }
+        if let Some(lines) = &m.line_items {
+            let l = self
+                .module(lines)
+                .filter(|l| !l.is_entity)
+                .ok_or_else(|| at(format!("lineItems names no actor module {lines}")))?;
+            for needed in crate::ops::records::inventory::LINE_FIELDS {
+                if !l.fields.iter().any(|f| f.name == needed) {
+                    return Err(at(format!(
+                        "lineItems module {lines} has no field {needed}"
+                    )));
+                }
+            }
+        }
         self.validate_relations(m).map_err(at)?;
         self.validate_convert_map(m).map_err(at)
     }

@@ -50,6 +50,10 @@ pub struct ModuleDef {
     /// for each module created, its field → this module's field.
     #[serde(default)]
     pub convert_map: Map<String, Value>,
+    /// For inventory modules (Quotes, Invoice, …): the module holding their
+    /// line items. Such records need `LineItems` and get computed totals.
+    #[serde(default)]
+    pub line_items: Option<String>,
     /// Related lists in vtiger's order (relatedtypes, retrieve_related).
     #[serde(default)]
     pub relations: Vec<RelationDef>,

@@ -4,6 +4,7 @@
 pub mod auth_tables;
 pub mod changes;
 pub mod conversion;
+pub mod inventory;
 pub mod migrate;
 pub mod records;
 pub mod relations;

@@ -195,10 +195,24 @@ pub fn update(
     now_text: &str,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    super::rows::update(&tx, module, id, &w.values)?;
-    let mut stored = load(&tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    update_in(&tx, module, id, w, user, now, now_text)?;
+    tx.commit()
+}
+
+/// Changes a record inside the caller's transaction.
+pub fn update_in(
+    tx: &Connection,
+    module: &ModuleDef,
+    id: i64,
+    w: &RecordWrite,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<()> {
+    super::rows::update(tx, module, id, &w.values)?;
+    let mut stored = load(tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let derived = derived_values(module, &stored.values);
-    super::rows::update(&tx, module, id, &derived)?;
+    super::rows::update(tx, module, id, &derived)?;
     stored.values.extend(derived);
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
@@ -208,10 +222,9 @@ pub fn update(
     )?;
     if owner != stored.owner {
         // The old owner's feed must hear that the record left it.
-        log_change(&tx, id, module, "reassign", stored.owner, now)?;
+        log_change(tx, id, module, "reassign", stored.owner, now)?;
     }
-    log_change(&tx, id, module, "update", owner, now)?;
-    tx.commit()
+    log_change(tx, id, module, "update", owner, now)
 }
 
 /// Soft-deletes a record: it disappears from every answer, its id is never

@@ -6,6 +6,7 @@ mod crud;
 mod errors;
 mod golden;
 mod helpers;
+mod inventory;
 mod meta;
 mod query;
 mod relations;
