@@ -4,12 +4,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::records::{
-    element_object, inventory, now_pair, read_element, row_to_wire, wire_record, with_defaults,
-    writable_module, Mandatory,
+    element_object, files, inventory, now_pair, read_element, row_to_wire, wire_record,
+    with_defaults, writable_module, Mandatory,
 };
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
+use crate::http::params::Upload;
 use crate::registry::ModuleDef;
 use crate::store::tables::{keying, Keying};
 use crate::store::{records, rows, users};
@@ -19,6 +20,7 @@ pub struct Params {
     element_type: Option<String>,
     element: Map<String, Value>,
     caller: Caller,
+    files: Vec<Upload>,
 }
 
 impl Params {
@@ -28,6 +30,7 @@ impl Params {
             element_type: call.param("elementType").map(str::to_string),
             element: element_object(call)?,
             caller: call.caller()?.clone(),
+            files: call.raw.files.clone(),
         })
     }
 }
@@ -44,19 +47,28 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         tx.commit()?;
         return Ok(created);
     }
-    let write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
+    let mut write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
+    // Inventory records need their lines (checked after the fields, as vtiger).
+    let lines = match module.line_items {
+        Some(_) => Some(
+            inventory::read_lines(&conn, &ctx.registry, &p.element)?
+                .filter(|lines| !lines.is_empty())
+                .ok_or_else(|| {
+                    WsError::MandatoryFieldsMissing("Mandatory Fields Missing..".into())
+                })?,
+        ),
+        None => None,
+    };
+    let uploads = files::accepted(module, &p.files);
+    files::describe(module, &mut write, &uploads)?;
+    // The record, its lines, totals and files: one transaction.
     let (now, now_text) = now_pair();
-    if module.line_items.is_none() {
-        let id = records::insert(&mut conn, module, &write, p.caller.user_id, now, &now_text)?;
-        return wire_record(&conn, &ctx.registry, module, id);
-    }
-    // Inventory: the record, its lines and its totals in one transaction.
-    let lines = inventory::read_lines(&conn, &ctx.registry, &p.element)?
-        .filter(|lines| !lines.is_empty())
-        .ok_or_else(|| WsError::MandatoryFieldsMissing("Mandatory Fields Missing..".into()))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = records::insert_in(&tx, module, &write, p.caller.user_id, now, &now_text)?;
-    inventory::save(&tx, &ctx.registry, module, id, Some(&lines))?;
+    if lines.is_some() {
+        inventory::save(&tx, &ctx.registry, module, id, lines.as_deref())?;
+    }
+    files::store(&tx, id, &uploads, now)?;
     tx.commit()?;
     let record = wire_record(&conn, &ctx.registry, module, id)?;
     inventory::with_lines(&conn, &ctx.registry, module, id, record)

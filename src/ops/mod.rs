@@ -8,6 +8,7 @@ pub mod delete;
 pub mod delete_related;
 pub mod describe;
 pub mod extendsession;
+pub mod files_retrieve;
 pub mod getchallenge;
 pub mod listtypes;
 pub mod login;
@@ -102,6 +103,7 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => query::run(ctx, query::Params::from_call(call)?),
         "sync" => sync::run(ctx, sync::Params::from_call(call)?),
+        "files_retrieve" => files_retrieve::run(ctx, files_retrieve::Params::from_call(call)?),
         "convertlead" => convertlead::run(ctx, convertlead::Params::from_call(call)?),
         "relatedtypes" => relatedtypes::run(ctx, relatedtypes::Params::from_call(call)?),
         "retrieve_related" => retrieve_related::run(ctx, retrieve_related::params(call)?),

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -32,6 +32,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 5 {
         tx.execute_batch(V5).map_err(|e| e.to_string())?;
+    }
+    if version < 6 {
+        tx.execute_batch(V6).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -130,6 +133,21 @@ CREATE INDEX links_related ON links (relcrmid);
 /// record; NULL for a record's own change).
 const V5: &str = "
 ALTER TABLE changelog ADD COLUMN relcrmid INTEGER;
+";
+
+/// Version 6: uploaded files (a document's file, a contact's picture), kept
+/// in the database itself so that one file holds everything.
+const V6: &str = "
+CREATE TABLE attachments (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    crmid      INTEGER NOT NULL,
+    field      TEXT    NOT NULL,
+    filename   TEXT    NOT NULL,
+    filetype   TEXT    NOT NULL,
+    data       BLOB    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX attachments_record ON attachments (crmid);
 ";
 
 #[cfg(test)]

@@ -180,6 +180,8 @@ fn broken_multipart_bodies_get_an_envelope() {
 #[test]
 fn a_known_operation_not_built_yet_says_so_in_an_envelope() {
     let s = TestServer::spawn();
-    let r = s.admin().get("files_retrieve", &[("id", "15x1")]);
+    let r = s
+        .admin()
+        .post("deleteUser", &[("id", "19x1"), ("newOwnerId", "19x1")]);
     assert_eq!(envelope(&r)["error"]["code"], "OPERATION_NOT_SUPPORTED");
 }

@@ -4,6 +4,7 @@ mod cli;
 mod convertlead;
 mod crud;
 mod errors;
+mod files;
 mod golden;
 mod helpers;
 mod inventory;

@@ -153,6 +153,18 @@ pub fn to_wire(
         "id".into(),
         WsId::new(module.id_prefix, rec.id).to_string().into(),
     );
+    // Only for modules with a file or image field, and only with files (§5.1).
+    if module
+        .fields
+        .iter()
+        .any(|f| super::files::is_file_field(f.kind))
+    {
+        let ids = crate::store::attachments::ids_of(conn, rec.id)?;
+        if !ids.is_empty() {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            out.insert("imageattachmentids".into(), ids.join(",").into());
+        }
+    }
     if with_label && !rec.label.is_empty() {
         out.insert("label".into(), rec.label.clone().into());
     }
