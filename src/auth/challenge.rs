@@ -14,9 +14,13 @@ pub fn new_token() -> String {
 
 /// The digest a client must send: lowercase hex md5 of token + access key.
 pub fn expected_digest(token: &str, access_key: &str) -> String {
+    md5_hex(&format!("{token}{access_key}"))
+}
+
+/// Lowercase hex md5 of `text`.
+pub fn md5_hex(text: &str) -> String {
     let mut hasher = Md5::new();
-    hasher.update(token.as_bytes());
-    hasher.update(access_key.as_bytes());
+    hasher.update(text.as_bytes());
     hasher
         .finalize()
         .iter()

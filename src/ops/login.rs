@@ -37,18 +37,22 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let conn = ctx.store.conn()?;
     // The checks in vtiger's order (§2.2): token, key defined, digest, status.
     let user = users::find_by_name(&conn, &ctx.registry, &p.username)?;
-    let token = match &user {
-        Some(u) => auth_tables::live_challenge(&conn, u.id, t)?,
-        None => None,
+    let tokens = match &user {
+        Some(u) => auth_tables::live_challenges(&conn, u.id, t)?,
+        None => Vec::new(),
     };
-    let (Some(user), Some(token)) = (user, token) else {
+    let Some(user) = user.filter(|_| !tokens.is_empty()) else {
         return Err(WsError::InvalidAuthToken);
     };
     if user.access_key.is_empty() {
         return Err(WsError::AccessKeyUndefined);
     }
-    let expected = challenge::expected_digest(&token, &user.access_key);
-    if !challenge::constant_time_eq(expected.as_bytes(), p.access_key.as_bytes()) {
+    // Every live token is tried, each compared in constant time.
+    let matched = tokens.iter().fold(false, |found, token| {
+        let expected = challenge::expected_digest(token, &user.access_key);
+        found | challenge::constant_time_eq(expected.as_bytes(), p.access_key.as_bytes())
+    });
+    if !matched {
         ctx.throttle.record_failure(&p.username, &p.peer, t);
         tracing::warn!(user = %p.username, addr = %p.peer, "login failed: wrong digest");
         return Err(WsError::InvalidUserCredentials);

@@ -2,33 +2,40 @@
 //! not log every client out.
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// Replaces user `user_id`'s challenge (vtiger keeps one live token a user).
+/// Most live challenge tokens kept for one user; the oldest go first.
+pub const LIVE_TOKENS_PER_USER: i64 = 16;
+
+/// Adds a challenge token for `user_id`, dropping its expired ones and all
+/// but the newest [`LIVE_TOKENS_PER_USER`]. vtiger keeps one token a user,
+/// so clients sharing a user that ask for challenges at once fail each
+/// other's logins; here each token stays good until it expires.
 pub fn put_challenge(
     conn: &Connection,
     user_id: i64,
     token: &str,
     expire_time: i64,
+    now: i64,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO challenges (user_id, token, expire_time) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id) DO UPDATE SET token = excluded.token, expire_time = excluded.expire_time",
+        "INSERT OR REPLACE INTO challenges (user_id, token, expire_time) VALUES (?1, ?2, ?3)",
         params![user_id, token, expire_time],
+    )?;
+    conn.execute(
+        "DELETE FROM challenges WHERE user_id = ?1 AND (expire_time < ?2 OR token NOT IN
+           (SELECT token FROM challenges WHERE user_id = ?1 ORDER BY expire_time DESC, rowid DESC LIMIT ?3))",
+        params![user_id, now, LIVE_TOKENS_PER_USER],
     )?;
     Ok(())
 }
 
-/// User `user_id`'s challenge token if it is still valid at `now`.
-pub fn live_challenge(
-    conn: &Connection,
-    user_id: i64,
-    now: i64,
-) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT token FROM challenges WHERE user_id = ?1 AND expire_time >= ?2",
-        params![user_id, now],
-        |r| r.get(0),
-    )
-    .optional()
+/// User `user_id`'s challenge tokens still valid at `now`, newest first.
+pub fn live_challenges(conn: &Connection, user_id: i64, now: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT token FROM challenges WHERE user_id = ?1 AND expire_time >= ?2
+         ORDER BY expire_time DESC, rowid DESC",
+    )?;
+    let rows = stmt.query_map(params![user_id, now], |r| r.get(0))?;
+    rows.collect()
 }
 
 /// A stored session.
@@ -42,6 +49,13 @@ pub struct SessionRow {
     pub last_seen: i64,
 }
 
+/// What the sessions table keeps of a session name: its md5, so that a copy
+/// of the database does not hand out live sessions (the name is 128 random
+/// bits, so its digest cannot be reversed).
+fn stored_key(token: &str) -> String {
+    crate::auth::challenge::md5_hex(token)
+}
+
 /// Stores a new session.
 pub fn insert_session(
     conn: &Connection,
@@ -51,7 +65,7 @@ pub fn insert_session(
 ) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO sessions (token, user_id, created_at, last_seen) VALUES (?1, ?2, ?3, ?3)",
-        params![token, user_id, now],
+        params![stored_key(token), user_id, now],
     )?;
     Ok(())
 }
@@ -60,7 +74,7 @@ pub fn insert_session(
 pub fn get_session(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
     conn.query_row(
         "SELECT user_id, created_at, last_seen FROM sessions WHERE token = ?1",
-        params![token],
+        params![stored_key(token)],
         |r| {
             Ok(SessionRow {
                 user_id: r.get(0)?,
@@ -76,14 +90,17 @@ pub fn get_session(conn: &Connection, token: &str) -> rusqlite::Result<Option<Se
 pub fn touch_session(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE sessions SET last_seen = ?2 WHERE token = ?1",
-        params![token, now],
+        params![stored_key(token), now],
     )?;
     Ok(())
 }
 
 /// Removes a session (logout, expiry).
 pub fn delete_session(conn: &Connection, token: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token = ?1", params![token])?;
+    conn.execute(
+        "DELETE FROM sessions WHERE token = ?1",
+        params![stored_key(token)],
+    )?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -35,6 +35,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 6 {
         tx.execute_batch(V6).map_err(|e| e.to_string())?;
+    }
+    if version < 7 {
+        tx.execute_batch(V7).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -148,6 +151,21 @@ CREATE TABLE attachments (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX attachments_record ON attachments (crmid);
+";
+
+/// Version 7: several live challenge tokens a user, so that clients sharing
+/// a user can log in at the same moment (tokens live five minutes; the old
+/// table's are simply dropped), and sessions kept by the md5 of their name
+/// (sessions stored by name are dropped: their clients log in again).
+const V7: &str = "
+DELETE FROM sessions;
+DROP TABLE challenges;
+CREATE TABLE challenges (
+    user_id     INTEGER NOT NULL,
+    token       TEXT    NOT NULL,
+    expire_time INTEGER NOT NULL,
+    PRIMARY KEY (user_id, token)
+);
 ";
 
 #[cfg(test)]

@@ -47,10 +47,13 @@ impl Store {
         registry: &Registry,
         admin_key: Option<&str>,
     ) -> Result<Opened, String> {
+        // WAL with synchronous = FULL: each commit is on disk before the
+        // client hears of it, so an acknowledged write survives a process
+        // crash and a power loss alike.
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                 PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 5000;",
             )

@@ -200,21 +200,35 @@ fn an_expired_token_is_refused_and_a_token_can_be_reused_until_then() {
 }
 
 #[test]
-fn a_new_challenge_replaces_the_previous_token() {
+fn earlier_challenges_stay_good_so_clients_sharing_a_user_can_log_in_together() {
     let s = TestServer::spawn();
     let c = s.client();
-    let old = c.challenge("admin");
-    c.challenge("admin");
-    let r = c
-        .post(
+    let login = |token: &str| {
+        c.post(
             "login",
             &[
                 ("username", "admin"),
-                ("accessKey", &md5_hex(&format!("{old}{ADMIN_KEY}"))),
+                ("accessKey", &md5_hex(&format!("{token}{ADMIN_KEY}"))),
             ],
         )
-        .json();
-    assert_eq!(r["error"]["code"], "INVALID_USER_CREDENTIALS");
+        .json()
+    };
+    // vtiger keeps one token a user, so the first of two clients fails there.
+    let first = c.challenge("admin");
+    let second = c.challenge("admin");
+    assert_eq!(login(&first)["success"], true);
+    assert_eq!(login(&second)["success"], true);
+    // Only the newest 16 stay live.
+    let oldest = c.challenge("admin");
+    for _ in 0..16 {
+        c.challenge("admin");
+    }
+    assert_eq!(login(&oldest)["error"]["code"], "INVALID_USER_CREDENTIALS");
+    // An expired token is no token.
+    let db = s.db();
+    db.execute("UPDATE challenges SET expire_time = 0", [])
+        .unwrap();
+    assert_eq!(login(&second)["error"]["code"], "INVALID_AUTH_TOKEN");
 }
 
 #[test]
@@ -453,4 +467,22 @@ fn the_operation_may_come_in_the_query_string_of_a_post() {
     )
     .json();
     assert_eq!(r["success"], true, "{r}");
+}
+
+#[test]
+fn the_database_keeps_session_names_only_as_digests() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let session = a.session.clone().unwrap();
+    let stored: Vec<String> = s
+        .db()
+        .prepare("SELECT token FROM sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!stored.contains(&session), "{stored:?}");
+    assert!(stored.contains(&md5_hex(&session)), "{stored:?}");
+    assert_eq!(a.get("listtypes", &[]).json()["success"], true);
 }

@@ -44,7 +44,10 @@ fn help_documents_every_flag() {
 }
 
 /// Starts `stripes serve` and returns the child and the port it bound.
-fn serve(db: &std::path::Path, env_key: Option<&str>) -> (std::process::Child, u16, Vec<String>) {
+pub fn serve(
+    db: &std::path::Path,
+    env_key: Option<&str>,
+) -> (std::process::Child, u16, Vec<String>) {
     let mut c = stripes();
     c.args(["serve", "--listen", "127.0.0.1:0", "--db"]).arg(db);
     start(c, env_key)

@@ -162,10 +162,21 @@ pub fn raw_http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    try_http(port, method, target, headers, body).expect("a complete HTTP answer")
+}
+
+/// [`raw_http`], or `None` when the server is gone before it answers.
+pub fn try_http(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+        .ok()?;
     let mut head =
         format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -175,7 +186,7 @@ pub fn raw_http(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(head.as_bytes()).ok()?;
     // A server may answer (and close) before reading a body it refuses.
     let _ = stream.write_all(body);
     let mut bytes = Vec::new();
@@ -183,31 +194,21 @@ pub fn raw_http(
     parse_response(&bytes)
 }
 
-fn parse_response(bytes: &[u8]) -> Response {
-    let split = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete HTTP head");
+fn parse_response(bytes: &[u8]) -> Option<Response> {
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&bytes[..split]);
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
     let body = String::from_utf8(bytes[split + 4..].to_vec()).expect("UTF-8 body");
-    Response {
+    Some(Response {
         status,
         headers,
         body,
-    }
+    })
 }
 
 /// Percent-encodes for a query string or form body.

@@ -1,7 +1,9 @@
 //! Integration tests through the wire: one binary, a real server per test.
 mod auth;
 mod cli;
+mod concurrency;
 mod convertlead;
+mod crash;
 mod crud;
 mod errors;
 mod files;
