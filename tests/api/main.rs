@@ -1,5 +1,6 @@
 //! Integration tests through the wire: one binary, a real server per test.
 mod auth;
+mod bad_input;
 mod cli;
 mod concurrency;
 mod convertlead;
