@@ -3,19 +3,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn create(c: &VtClient, module: &str, element: Value) -> String {
-    let r = c
-        .post(
-            "create",
-            &[("elementType", module), ("element", &element.to_string())],
-        )
-        .json();
-    r["result"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_string()
-}
-
 fn convert(c: &VtClient, element: Value) -> Value {
     c.post("convertlead", &[("element", &element.to_string())])
         .json()
@@ -35,7 +22,7 @@ fn count(c: &VtClient, module: &str) -> String {
 
 /// The lead of vtiger's recorded scenario (shared/golden seq 274).
 fn connie(c: &VtClient) -> String {
-    create(
+    create_id(
         c,
         "Leads",
         json!({"firstname": "Connie", "lastname": "Convert", "company": "Convert Co",
@@ -117,7 +104,7 @@ fn a_lead_becomes_an_account_and_a_contact_and_disappears() {
 fn an_account_with_the_same_name_is_reused_and_a_potential_joins_them() {
     let s = TestServer::spawn();
     let a = s.admin();
-    let existing = create(
+    let existing = create_id(
         &a,
         "Accounts",
         json!({"accountname": "Convert Co", "assigned_user_id": "19x1"}),
@@ -189,14 +176,14 @@ fn the_leads_related_records_move_to_what_it_became() {
     let s = TestServer::spawn();
     let a = s.admin();
     let lead = connie(&a);
-    let task = create(
+    let task = create_id(
         &a,
         "Calendar",
         json!({"subject": "Call Connie", "date_start": "2030-01-01", "time_start": "10:00:00",
                "due_date": "2030-01-02", "taskstatus": "Not Started", "parent_id": lead,
                "assigned_user_id": "19x1"}),
     );
-    let product = create(
+    let product = create_id(
         &a,
         "Products",
         json!({"productname": "Widget", "assigned_user_id": "19x1"}),

@@ -299,6 +299,20 @@ impl VtClient {
     }
 }
 
+/// Creates a record and returns its id; panics with the answer otherwise.
+pub fn create_id(c: &VtClient, module: &str, element: Value) -> String {
+    let r = c
+        .post(
+            "create",
+            &[("elementType", module), ("element", &element.to_string())],
+        )
+        .json();
+    r["result"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string()
+}
+
 /// The lines of `fixtures/golden/<file>` (copied from shared/golden).
 pub fn golden_lines(file: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -279,16 +279,7 @@ fn a_schema_with_a_dangling_reference_refuses_to_start() {
             }
         }
     });
-    let db = tempfile::tempdir().unwrap();
-    let config = stripes::config::Config {
-        listen: "127.0.0.1:0".into(),
-        db_path: db.path().join("x.db"),
-        schema_dir: Some(schema.path().to_path_buf()),
-        ..Default::default()
-    };
-    let err = start_app(&config)
-        .map(|(port, ..)| port)
-        .expect_err("refuses to start");
+    let err = refusal(schema.path());
     assert!(
         err.contains("module Contacts: field account_id refers to unknown module Organisations"),
         "{err}"
@@ -299,16 +290,7 @@ fn a_schema_with_a_dangling_reference_refuses_to_start() {
 fn a_schema_with_a_duplicate_prefix_refuses_to_start() {
     let schema = schema_copy();
     edit_module(schema.path(), "Faq", |m| m["idPrefix"] = 11.into());
-    let db = tempfile::tempdir().unwrap();
-    let config = stripes::config::Config {
-        listen: "127.0.0.1:0".into(),
-        db_path: db.path().join("x.db"),
-        schema_dir: Some(schema.path().to_path_buf()),
-        ..Default::default()
-    };
-    let err = start_app(&config)
-        .map(|(port, ..)| port)
-        .expect_err("refuses to start");
+    let err = refusal(schema.path());
     assert!(err.contains("share the id prefix 11"), "{err}");
 }
 
@@ -335,16 +317,21 @@ fn a_schema_with_a_broken_related_list_refuses_to_start() {
                 .unwrap()
                 .push(relation.clone());
         });
-        let db = tempfile::tempdir().unwrap();
-        let config = stripes::config::Config {
-            listen: "127.0.0.1:0".into(),
-            db_path: db.path().join("x.db"),
-            schema_dir: Some(schema.path().to_path_buf()),
-            ..Default::default()
-        };
-        let err = start_app(&config)
-            .map(|(port, ..)| port)
-            .expect_err("refuses to start");
+        let err = refusal(schema.path());
         assert!(err.contains(expected), "{err}");
     }
+}
+
+/// Why a server on the schema in `dir` refuses to start.
+fn refusal(dir: &std::path::Path) -> String {
+    let db = tempfile::tempdir().unwrap();
+    let config = stripes::config::Config {
+        listen: "127.0.0.1:0".into(),
+        db_path: db.path().join("x.db"),
+        schema_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    start_app(&config)
+        .map(|(port, ..)| port)
+        .expect_err("refuses to start")
 }

@@ -3,19 +3,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn create(c: &VtClient, module: &str, element: Value) -> String {
-    let r = c
-        .post(
-            "create",
-            &[("elementType", module), ("element", &element.to_string())],
-        )
-        .json();
-    r["result"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_string()
-}
-
 fn query(c: &VtClient, q: &str) -> Value {
     let r = c.get("query", &[("query", q)]).json();
     assert_eq!(r["success"], true, "{q}: {r}");
@@ -43,7 +30,7 @@ fn seeded() -> (TestServer, VtClient, Vec<String>) {
         json!({"accountname": "O'Brien", "employees": "5", "industry": "Retail", "assigned_user_id": "19x1"}),
     ]
     .into_iter()
-    .map(|e| create(&a, "Accounts", e))
+    .map(|e| create_id(&a, "Accounts", e))
     .collect();
     (s, a, ids)
 }
@@ -149,7 +136,7 @@ fn where_operators_order_and_limit() {
 #[test]
 fn references_and_ids_compare_by_webservice_id() {
     let (_s, a, ids) = seeded();
-    let contact = create(
+    let contact = create_id(
         &a,
         "Contacts",
         json!({"lastname": "Ref", "account_id": ids[1], "assigned_user_id": "19x1"}),
@@ -261,7 +248,7 @@ fn pages_are_capped_at_100_rows() {
     let s = TestServer::spawn();
     let a = s.admin();
     for i in 0..105 {
-        create(
+        create_id(
             &a,
             "Accounts",
             json!({"accountname": format!("Acct {i:03}"), "assigned_user_id": "19x1"}),
@@ -329,7 +316,7 @@ fn the_page_size_is_configurable() {
     let s = TestServer::spawn_with(|c| c.query_max_rows = 3);
     let a = s.admin();
     for i in 0..5 {
-        create(
+        create_id(
             &a,
             "Accounts",
             json!({"accountname": format!("P{i}"), "assigned_user_id": "19x1"}),
@@ -481,12 +468,12 @@ fn random_token_soups_always_get_an_envelope() {
 fn converted_leads_are_invisible_to_query_and_retrieve() {
     let s = TestServer::spawn();
     let a = s.admin();
-    let kept = create(
+    let kept = create_id(
         &a,
         "Leads",
         json!({"lastname": "Kept", "company": "K", "assigned_user_id": "19x1"}),
     );
-    let converted = create(
+    let converted = create_id(
         &a,
         "Leads",
         json!({"lastname": "Gone", "company": "G", "assigned_user_id": "19x1"}),

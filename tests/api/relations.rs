@@ -4,19 +4,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn create(c: &VtClient, module: &str, element: Value) -> String {
-    let r = c
-        .post(
-            "create",
-            &[("elementType", module), ("element", &element.to_string())],
-        )
-        .json();
-    r["result"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_string()
-}
-
 fn related(c: &VtClient, id: &str, module: &str, label: &str) -> Value {
     let r = c
         .get(
@@ -61,23 +48,23 @@ struct Scene {
 }
 
 fn scene(a: &VtClient) -> Scene {
-    let account = create(
+    let account = create_id(
         a,
         "Accounts",
         json!({"accountname": "Golden Full Industries", "assigned_user_id": "19x1"}),
     );
-    let contact = create(
+    let contact = create_id(
         a,
         "Contacts",
         json!({"lastname": "Golden", "account_id": account, "assigned_user_id": "19x1"}),
     );
-    let potential = create(
+    let potential = create_id(
         a,
         "Potentials",
         json!({"potentialname": "Golden Deal", "related_to": account, "contact_id": contact,
                "closingdate": "2027-03-31", "sales_stage": "Prospecting", "assigned_user_id": "19x1"}),
     );
-    let ticket = create(
+    let ticket = create_id(
         a,
         "HelpDesk",
         json!({"ticket_title": "Golden ticket", "parent_id": account, "ticketpriorities": "High",
@@ -135,12 +122,12 @@ fn query_related_runs_vtql_over_the_related_records() {
     let s = TestServer::spawn();
     let a = s.admin();
     let sc = scene(&a);
-    let other = create(
+    let other = create_id(
         &a,
         "Contacts",
         json!({"lastname": "Other", "account_id": sc.account, "assigned_user_id": "19x1"}),
     );
-    create(
+    create_id(
         &a,
         "Contacts",
         json!({"lastname": "Unrelated", "assigned_user_id": "19x1"}),
@@ -223,7 +210,7 @@ fn add_related_links_records_both_ways_and_delete_related_unlinks() {
     let s = TestServer::spawn();
     let a = s.admin();
     let sc = scene(&a);
-    let second = create(
+    let second = create_id(
         &a,
         "Contacts",
         json!({"lastname": "Second", "assigned_user_id": "19x1"}),
@@ -243,7 +230,7 @@ fn add_related_links_records_both_ways_and_delete_related_unlinks() {
         "a link reads both ways"
     );
     // Linking twice is one link; without a label the first list of that module.
-    let product = create(
+    let product = create_id(
         &a,
         "Products",
         json!({"productname": "Widget", "assigned_user_id": "19x1"}),
@@ -288,7 +275,7 @@ fn directed_lists_and_conditions_split_what_links_and_fields_relate() {
     let s = TestServer::spawn();
     let a = s.admin();
     let product = |name: &str| {
-        create(
+        create_id(
             &a,
             "Products",
             json!({"productname": name, "assigned_user_id": "19x1"}),
@@ -310,13 +297,13 @@ fn directed_lists_and_conditions_split_what_links_and_fields_relate() {
     );
     assert_eq!(related(&a, &part, "Products", "Product Bundles"), json!([]));
 
-    let account = create(
+    let account = create_id(
         &a,
         "Accounts",
         json!({"accountname": "Busy", "assigned_user_id": "19x1"}),
     );
     let task = |status: &str| {
-        create(
+        create_id(
             &a,
             "Calendar",
             json!({"subject": status, "date_start": "2030-01-01", "time_start": "10:00:00",
@@ -340,7 +327,7 @@ fn deleted_records_leave_every_related_list() {
     let s = TestServer::spawn();
     let a = s.admin();
     let sc = scene(&a);
-    let product = create(
+    let product = create_id(
         &a,
         "Products",
         json!({"productname": "Widget", "assigned_user_id": "19x1"}),

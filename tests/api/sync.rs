@@ -5,21 +5,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn create(c: &VtClient, module: &str, element: Value) -> String {
-    let r = c
-        .post(
-            "create",
-            &[("elementType", module), ("element", &element.to_string())],
-        )
-        .json();
-    r["result"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_string()
-}
-
 fn account(c: &VtClient, name: &str, owner: &str) -> String {
-    create(
+    create_id(
         c,
         "Accounts",
         json!({"accountname": name, "assigned_user_id": owner}),
@@ -76,7 +63,7 @@ fn answers_have_vtigers_keys_and_record_shapes() {
     let s = TestServer::spawn();
     let a = s.admin();
     account(&a, "Shape Co", "19x1");
-    create(
+    create_id(
         &a,
         "Contacts",
         json!({"lastname": "Shape", "assigned_user_id": "19x1"}),
@@ -172,12 +159,12 @@ fn windows_start_after_the_time_given_and_cover_the_callers_records() {
     let old = account(&a, "Old", "19x1");
     let mine = account(&a, "Mine", "19x1");
     let groups = account(&a, "Team's", "20x2");
-    let contact = create(
+    let contact = create_id(
         &a,
         "Contacts",
         json!({"lastname": "Mine", "assigned_user_id": "19x1"}),
     );
-    let task = create(
+    let task = create_id(
         &a,
         "Calendar",
         json!({"subject": "Call", "date_start": "2030-01-01", "time_start": "10:00:00",
@@ -279,7 +266,7 @@ fn sync_errors_are_vtigers() {
         s.client().get("sync", &[("modifiedTime", "0")]).json()["error"]["code"],
         "AUTHENTICATION_REQUIRED"
     );
-    let user = create(
+    let user = create_id(
         &a,
         "Users",
         json!({"user_name": "dora", "user_password": "x", "confirm_password": "x",
@@ -500,7 +487,7 @@ fn followers_of_the_token_converge_while_writers_race() {
 fn a_converted_lead_is_reported_deleted() {
     let s = TestServer::spawn();
     let a = s.admin();
-    let lead = create(
+    let lead = create_id(
         &a,
         "Leads",
         json!({"lastname": "Convert", "company": "C", "assigned_user_id": "19x1"}),
@@ -525,7 +512,7 @@ fn the_token_feed_reports_links_made_and_removed_in_commit_order() {
     let s = TestServer::spawn();
     let a = s.admin();
     let account = account(&a, "Linked", "19x1");
-    let product = create(
+    let product = create_id(
         &a,
         "Products",
         json!({"productname": "Widget", "assigned_user_id": "19x1"}),
