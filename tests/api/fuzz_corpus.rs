@@ -10,7 +10,9 @@ use stripes::vtql::{parse, translate};
 use crate::helpers::*;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/fuzz")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -48,7 +50,11 @@ fn the_params_corpus_is_read_without_a_panic() {
             continue;
         };
         let split = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let method = if choice & 1 == 0 { Method::GET } else { Method::POST };
+        let method = if choice & 1 == 0 {
+            Method::GET
+        } else {
+            Method::POST
+        };
         let raw = RawRequest::new(
             method,
             &String::from_utf8_lossy(&rest[..split]),
@@ -64,7 +70,14 @@ fn the_params_corpus_is_read_without_a_panic() {
 fn the_element_corpus_gets_envelopes_through_the_wire() {
     let s = TestServer::spawn();
     let a = s.admin();
-    let modules = ["Accounts", "Contacts", "Invoice", "Documents", "Users", "Leads"];
+    let modules = [
+        "Accounts",
+        "Contacts",
+        "Invoice",
+        "Documents",
+        "Users",
+        "Leads",
+    ];
     let inputs = corpus("element");
     assert!(!inputs.is_empty());
     for data in inputs {
@@ -76,6 +89,10 @@ fn the_element_corpus_gets_envelopes_through_the_wire() {
         let r = a.post("create", &[("elementType", module), ("element", &element)]);
         assert_eq!(r.status, 200);
         let v = r.json();
-        assert!(v["success"].is_boolean(), "{module} {element:?}: {}", r.body);
+        assert!(
+            v["success"].is_boolean(),
+            "{module} {element:?}: {}",
+            r.body
+        );
     }
 }

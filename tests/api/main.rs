@@ -8,6 +8,7 @@ mod crash;
 mod crud;
 mod errors;
 mod files;
+mod fuzz_corpus;
 mod golden;
 mod helpers;
 mod inventory;
