@@ -30,10 +30,11 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
-fn post(ctx: &Ctx, body: &str) -> serde_json::Value {
+/// One request through the front controller, as the HTTP layer makes it.
+fn request(ctx: &Ctx, method: Method, query: &str, body: &str) -> serde_json::Value {
     let raw = RawRequest::new(
-        Method::POST,
-        "",
+        method,
+        query,
         Some("application/x-www-form-urlencoded"),
         body.as_bytes(),
         "127.0.0.1".into(),
@@ -62,20 +63,18 @@ fn harness() -> &'static Harness {
             throttle: Throttle::default(),
             query_max_rows: 100,
         };
-        let raw = RawRequest::new(
+        let challenge = request(
+            &ctx,
             Method::GET,
             "operation=getchallenge&username=admin",
-            None,
-            b"",
-            "127.0.0.1".into(),
+            "",
         );
-        let token = front::handle(&ctx, &raw).0.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = challenge["token"].as_str().unwrap().to_string();
         let digest = stripes::auth::challenge::expected_digest(&token, KEY);
-        let login = post(
+        let login = request(
             &ctx,
+            Method::POST,
+            "",
             &format!("operation=login&username=admin&accessKey={digest}"),
         );
         let session = login["sessionName"].as_str().unwrap().to_string();
@@ -98,12 +97,5 @@ fuzz_target!(|data: &[u8]| {
         "operation=create&sessionName={}&elementType={module}&element={element}",
         h.session
     );
-    let raw = RawRequest::new(
-        Method::POST,
-        "",
-        Some("application/x-www-form-urlencoded"),
-        body.as_bytes(),
-        "127.0.0.1".into(),
-    );
-    let _ = front::handle(&h.ctx, &raw);
+    request(&h.ctx, Method::POST, "", &body);
 });

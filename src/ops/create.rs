@@ -53,9 +53,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         Some(_) => Some(
             inventory::read_lines(&conn, &ctx.registry, &p.element)?
                 .filter(|lines| !lines.is_empty())
-                .ok_or_else(|| {
-                    WsError::MandatoryFieldsMissing("Mandatory Fields Missing..".into())
-                })?,
+                .ok_or_else(inventory::missing)?,
         ),
         None => None,
     };

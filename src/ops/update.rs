@@ -49,9 +49,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 None => None,
             };
             if lines.as_ref().is_some_and(Vec::is_empty) {
-                return Err(WsError::MandatoryFieldsMissing(
-                    "Mandatory Fields Missing..".into(),
-                ));
+                return Err(inventory::missing());
             }
             let (now, now_text) = now_pair();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -124,22 +124,8 @@ pub(super) fn log_change(
     Ok(())
 }
 
-/// Creates a record in one transaction and returns its id.
-pub fn insert(
-    conn: &mut Connection,
-    module: &ModuleDef,
-    w: &RecordWrite,
-    user: i64,
-    now: i64,
-    now_text: &str,
-) -> rusqlite::Result<i64> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = insert_in(&tx, module, w, user, now, now_text)?;
-    tx.commit()?;
-    Ok(id)
-}
-
-/// Creates a record inside the caller's transaction and returns its id.
+/// Creates a record inside the caller's transaction (one for the record,
+/// its lines and files) and returns its id.
 pub fn insert_in(
     tx: &Connection,
     module: &ModuleDef,
@@ -183,23 +169,8 @@ pub fn insert_in(
     Ok(id)
 }
 
-/// Changes a record in one transaction: the given columns, the owner when
-/// given, `modifiedby`/`modifiedtime`, and the label.
-pub fn update(
-    conn: &mut Connection,
-    module: &ModuleDef,
-    id: i64,
-    w: &RecordWrite,
-    user: i64,
-    now: i64,
-    now_text: &str,
-) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    update_in(&tx, module, id, w, user, now, now_text)?;
-    tx.commit()
-}
-
-/// Changes a record inside the caller's transaction.
+/// Changes a record inside the caller's transaction: the given columns, the
+/// owner when given, `modifiedby`/`modifiedtime`, and the label.
 pub fn update_in(
     tx: &Connection,
     module: &ModuleDef,

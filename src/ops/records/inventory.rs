@@ -32,7 +32,7 @@ pub const LINE_FIELDS: [&str; 11] = [
 const SOLD: [&str; 2] = ["Products", "Services"];
 
 /// vtiger's text when the lines are missing or unusable.
-fn missing() -> WsError {
+pub fn missing() -> WsError {
     WsError::MandatoryFieldsMissing("Mandatory Fields Missing..".into())
 }
 
