@@ -25,6 +25,7 @@ fn main() {
         ("OPERATIONS_FILE", "schema/operations.json"),
         ("FIELDTYPES_FILE", "schema/fieldtypes.json"),
         ("SEED_FILE", "fixtures/seed/seed.json"),
+        ("ACCESS_FILE", "fixtures/seed/access.json"),
     ] {
         let path = Path::new(&root).join(rel);
         out.push_str(&format!(

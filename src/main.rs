@@ -2,8 +2,10 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use stripes::auth::access::{FieldAccess, Sharing};
 use stripes::config::{Config, DEFAULT_DB, DEFAULT_LISTEN};
 use stripes::startup::Application;
+use stripes::store::access;
 use stripes::{registry::Registry, store};
 
 /// A vtiger-compatible webservice.php server with an embedded database.
@@ -29,6 +31,145 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// The role tree (a user acts on the records of users in roles below).
+    Roles {
+        #[command(subcommand)]
+        command: RolesCommand,
+    },
+    /// Groups and their members (users, roles, roles with subordinates).
+    Groups {
+        #[command(subcommand)]
+        command: GroupsCommand,
+    },
+    /// Profiles: what a role's users may do per module and see per field.
+    Profiles {
+        #[command(subcommand)]
+        command: ProfilesCommand,
+    },
+    /// Organisation-wide sharing per module.
+    Sharing {
+        #[command(subcommand)]
+        command: SharingCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RolesCommand {
+    /// List roles in tree order with their profiles.
+    List,
+    /// Add a role under another.
+    Add {
+        /// Its name.
+        name: String,
+        /// The role above it (name or id, e.g. "Sales Manager" or H4).
+        #[arg(long)]
+        parent: String,
+        /// Profiles its users get (repeat for several).
+        #[arg(long = "profile", default_value = "Sales Profile")]
+        profiles: Vec<String>,
+    },
+    /// Remove a role no user holds and no role sits under.
+    Remove {
+        /// Name or id.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupsCommand {
+    /// List groups with their members.
+    List,
+    /// Add a group.
+    Add {
+        /// Its name.
+        name: String,
+        /// Its description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Add a member: --user NAME, --role ROLE or --role-and-subordinates ROLE.
+    AddMember(MemberArgs),
+    /// Remove a member given as for add-member.
+    RemoveMember(MemberArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("member").required(true).args(["user", "role", "role_and_subordinates"])))]
+struct MemberArgs {
+    /// The group's name.
+    group: String,
+    /// A user, by login name.
+    #[arg(long)]
+    user: Option<String>,
+    /// Every user of a role.
+    #[arg(long)]
+    role: Option<String>,
+    /// Every user of a role and of the roles below it.
+    #[arg(long)]
+    role_and_subordinates: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ProfilesCommand {
+    /// List profiles with the modules and fields they restrict.
+    List,
+    /// Allow or deny module actions: e.g. `set "Sales Profile" Leads --delete no`.
+    Set {
+        /// Profile name.
+        profile: String,
+        /// Module name.
+        module: String,
+        /// May read records (and see the module in listtypes).
+        #[arg(long)]
+        view: Option<YesNo>,
+        /// May create records.
+        #[arg(long)]
+        create: Option<YesNo>,
+        /// May change records.
+        #[arg(long)]
+        edit: Option<YesNo>,
+        /// May delete records.
+        #[arg(long)]
+        delete: Option<YesNo>,
+    },
+    /// Show a field, hide it or make it read-only for a profile.
+    Field {
+        /// Profile name.
+        profile: String,
+        /// Module name.
+        module: String,
+        /// Field name.
+        field: String,
+        /// hidden, read-only or visible.
+        access: FieldSetting,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum YesNo {
+    Yes,
+    No,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FieldSetting {
+    Hidden,
+    ReadOnly,
+    Visible,
+}
+
+#[derive(Subcommand)]
+enum SharingCommand {
+    /// Each module's sharing (modules not listed: Public Read/Write/Delete).
+    List,
+    /// Set a module's sharing: Private, "Public Read Only",
+    /// "Public Read/Write" or "Public Read/Write/Delete".
+    Set {
+        /// Module name.
+        module: String,
+        /// The level.
+        level: String,
     },
 }
 
@@ -76,9 +217,29 @@ enum UsersCommand {
         /// Last name (defaults to the login name).
         #[arg(long)]
         last_name: Option<String>,
+        /// Role (name or id; default: CEO for admins, Sales Person otherwise).
+        #[arg(long)]
+        role: Option<String>,
     },
     /// List users.
     List,
+    /// Give a user another role.
+    SetRole {
+        /// Login name.
+        name: String,
+        /// Role name or id.
+        role: String,
+    },
+    /// Stop a user from logging in and end their sessions.
+    Deactivate {
+        /// Login name.
+        name: String,
+    },
+    /// Let a deactivated user log in again.
+    Activate {
+        /// Login name.
+        name: String,
+    },
     /// Give a user a new access key and print it.
     RotateKey {
         /// Login name.
@@ -103,7 +264,9 @@ fn main() {
             ServeOnly::parse_from(["stripes"]).args,
         ),
         Some(Command::Serve(args)) => serve(&cli.db, cli.schema_dir, args),
-        Some(Command::Users { command }) => users(&cli.db, cli.schema_dir, command),
+        Some(admin) => with_store(&cli.db, cli.schema_dir, |conn, registry| {
+            administer(conn, registry, admin)
+        }),
     };
     if let Err(e) = result {
         eprintln!("stripes: {e}");
@@ -136,9 +299,110 @@ fn serve(db: &std::path::Path, schema_dir: Option<PathBuf>, args: ServeArgs) -> 
 }
 
 fn users(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: UsersCommand,
+) -> Result<(), String> {
+    match command {
+        UsersCommand::Add {
+            name,
+            admin,
+            email,
+            first_name,
+            last_name,
+            role,
+        } => {
+            let key = store::users::generate_access_key();
+            let role = match role {
+                Some(r) => Some(access::find_role(conn, &r)?),
+                None => None,
+            };
+            let new = store::users::NewUser {
+                user_name: name,
+                is_admin: admin,
+                email,
+                first_name,
+                last_name,
+                role,
+            };
+            let id = store::users::add_user(conn, registry, &new, &key)?;
+            println!(
+                "created user {} (19x{id}); access key: {key}",
+                new.user_name
+            );
+        }
+        UsersCommand::List => {
+            for u in store::users::list_users(conn, registry).map_err(|e| e.to_string())? {
+                let role = if u.is_admin { "admin" } else { "user" };
+                println!(
+                    "{}\t{}\t{role}\t{}\t{}\t{}",
+                    u.ws_id, u.user_name, u.status, u.email, u.role
+                );
+            }
+        }
+        UsersCommand::RotateKey { name } => {
+            let key = store::users::generate_access_key();
+            if !store::users::set_access_key(conn, registry, &name, &key)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no user called {name}"));
+            }
+            println!("new access key for {name}: {key}");
+        }
+        UsersCommand::SetRole { name, role } => {
+            access::set_user_role(conn, registry, &name, &role)?;
+            println!("{name} now has role {role}");
+        }
+        UsersCommand::Deactivate { name } => {
+            set_status(conn, registry, &name, "Inactive")?;
+            println!("{name} is inactive; their sessions are ended");
+        }
+        UsersCommand::Activate { name } => {
+            set_status(conn, registry, &name, "Active")?;
+            println!("{name} is active");
+        }
+    }
+    Ok(())
+}
+
+/// The administration commands, on an open database.
+fn administer(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: Command,
+) -> Result<(), String> {
+    match command {
+        Command::Users { command } => users(conn, registry, command),
+        Command::Roles { command } => roles(conn, registry, command),
+        Command::Groups { command } => groups(conn, registry, command),
+        Command::Profiles { command } => profiles(conn, registry, command),
+        Command::Sharing { command } => sharing(conn, registry, command),
+        Command::Serve(_) => unreachable!("serve is handled before"),
+    }
+}
+
+/// Sets a user's status; an inactive user's sessions end at once.
+fn set_status(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    name: &str,
+    status: &str,
+) -> Result<(), String> {
+    let user = store::users::find_by_name(conn, registry, name)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user called {name}"))?;
+    store::users::set_status(conn, registry, name, status).map_err(|e| e.to_string())?;
+    if status != "Active" {
+        store::auth_tables::delete_user_sessions(conn, user.id).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Opens the database (creating it as `serve` would) and runs `work` on it.
+fn with_store(
     db: &std::path::Path,
     schema_dir: Option<PathBuf>,
-    command: UsersCommand,
+    work: impl FnOnce(&rusqlite::Connection, &Registry) -> Result<(), String>,
 ) -> Result<(), String> {
     let registry = Registry::load(schema_dir.as_deref())?;
     let admin_key = std::env::var("STRIPES_ADMIN_ACCESS_KEY")
@@ -152,45 +416,224 @@ fn users(
         );
     }
     let conn = opened.store.conn().map_err(|e| e.to_string())?;
+    work(&conn, &registry)
+}
+
+fn roles(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: RolesCommand,
+) -> Result<(), String> {
     match command {
-        UsersCommand::Add {
-            name,
-            admin,
-            email,
-            first_name,
-            last_name,
-        } => {
-            let key = store::users::generate_access_key();
-            let new = store::users::NewUser {
-                user_name: name,
-                is_admin: admin,
-                email,
-                first_name,
-                last_name,
-            };
-            let id = store::users::add_user(&conn, &registry, &new, &key)?;
-            println!(
-                "created user {} (19x{id}); access key: {key}",
-                new.user_name
-            );
-        }
-        UsersCommand::List => {
-            for u in store::users::list_users(&conn, &registry).map_err(|e| e.to_string())? {
-                let role = if u.is_admin { "admin" } else { "user" };
+        RolesCommand::List => {
+            for r in access::list_roles(conn).map_err(|e| e.to_string())? {
+                let depth = r.path.matches("::").count();
                 println!(
-                    "{}\t{}\t{role}\t{}\t{}",
-                    u.ws_id, u.user_name, u.status, u.email
+                    "{}{}\t{}\t{}",
+                    "  ".repeat(depth),
+                    r.id,
+                    r.name,
+                    r.profiles.join(", ")
                 );
             }
         }
-        UsersCommand::RotateKey { name } => {
-            let key = store::users::generate_access_key();
-            if !store::users::set_access_key(&conn, &registry, &name, &key)
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no user called {name}"));
+        RolesCommand::Add {
+            name,
+            parent,
+            profiles,
+        } => {
+            let id = access::add_role(conn, &name, &parent, &profiles)?;
+            println!("created role {name} ({id})");
+        }
+        RolesCommand::Remove { name } => {
+            access::remove_role(conn, registry, &name)?;
+            println!("removed role {name}");
+        }
+    }
+    Ok(())
+}
+
+fn groups(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: GroupsCommand,
+) -> Result<(), String> {
+    let member = |m: MemberArgs| -> (String, access::Member) {
+        let member = match (m.user, m.role, m.role_and_subordinates) {
+            (Some(u), _, _) => access::Member::User(u),
+            (_, Some(r), _) => access::Member::Role(r),
+            (_, _, Some(r)) => access::Member::RoleAndSubordinates(r),
+            // clap requires exactly one of the three.
+            _ => unreachable!("clap requires a member"),
+        };
+        (m.group, member)
+    };
+    match command {
+        GroupsCommand::List => {
+            for g in access::list_groups(conn, registry).map_err(|e| e.to_string())? {
+                println!(
+                    "20x{}\t{}\tusers: {}\troles: {}\troles and subordinates: {}",
+                    g.id,
+                    g.name,
+                    g.users.join(", "),
+                    g.roles.join(", "),
+                    g.roles_and_subordinates.join(", ")
+                );
             }
-            println!("new access key for {name}: {key}");
+        }
+        GroupsCommand::Add { name, description } => {
+            if access::find_group(conn, registry, &name).is_ok() {
+                return Err(format!("a group called {name} already exists"));
+            }
+            let id = store::users::add_group(conn, registry, &name, &description)
+                .map_err(|e| e.to_string())?;
+            println!("created group {name} (20x{id})");
+        }
+        GroupsCommand::AddMember(m) => {
+            let (group, who) = member(m);
+            access::change_member(conn, registry, &group, &who, true)?;
+            println!("added to {group}");
+        }
+        GroupsCommand::RemoveMember(m) => {
+            let (group, who) = member(m);
+            access::change_member(conn, registry, &group, &who, false)?;
+            println!("removed from {group}");
+        }
+    }
+    Ok(())
+}
+
+fn profiles(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: ProfilesCommand,
+) -> Result<(), String> {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    match command {
+        ProfilesCommand::List => {
+            for p in access::list_profiles(conn).map_err(|e| e.to_string())? {
+                let r = p.defaults;
+                println!(
+                    "{}\tview all: {}\tedit all: {}\tview {} create {} edit {} delete {}",
+                    p.name,
+                    yes(p.view_all),
+                    yes(p.edit_all),
+                    yes(r.view),
+                    yes(r.create),
+                    yes(r.edit),
+                    yes(r.delete)
+                );
+                for (m, r) in p.modules {
+                    println!(
+                        "  {m}\tview {} create {} edit {} delete {}",
+                        yes(r.view),
+                        yes(r.create),
+                        yes(r.edit),
+                        yes(r.delete)
+                    );
+                }
+                for (m, f, hidden, read_only) in p.fields {
+                    let how = if hidden {
+                        "hidden"
+                    } else if read_only {
+                        "read-only"
+                    } else {
+                        "visible"
+                    };
+                    println!("  {m}.{f}\t{how}");
+                }
+            }
+        }
+        ProfilesCommand::Set {
+            profile,
+            module,
+            view,
+            create,
+            edit,
+            delete,
+        } => {
+            let m = entity_module(registry, &module)?;
+            let mut rights = access::profile_module(conn, &profile, &m.name)?;
+            let set = |slot: &mut bool, v: Option<YesNo>| {
+                if let Some(v) = v {
+                    *slot = matches!(v, YesNo::Yes);
+                }
+            };
+            set(&mut rights.view, view);
+            set(&mut rights.create, create);
+            set(&mut rights.edit, edit);
+            set(&mut rights.delete, delete);
+            access::set_profile_module(conn, &profile, &m.name, rights)?;
+            println!(
+                "{profile} in {}: view {} create {} edit {} delete {}",
+                m.name,
+                yes(rights.view),
+                yes(rights.create),
+                yes(rights.edit),
+                yes(rights.delete)
+            );
+        }
+        ProfilesCommand::Field {
+            profile,
+            module,
+            field,
+            access: setting,
+        } => {
+            let m = entity_module(registry, &module)?;
+            let f = m
+                .field(&field)
+                .filter(|f| !f.is_id())
+                .ok_or_else(|| format!("{} has no field {field}", m.name))?;
+            let setting = match setting {
+                FieldSetting::Hidden => FieldAccess::Hidden,
+                FieldSetting::ReadOnly => FieldAccess::ReadOnly,
+                FieldSetting::Visible => FieldAccess::Writable,
+            };
+            // vtiger's profile editor locks mandatory fields visible and
+            // writable: a create could not be completed without them.
+            if f.mandatory.is_true() && setting != FieldAccess::Writable {
+                return Err(format!(
+                    "{}.{field} is mandatory: it stays visible and writable",
+                    m.name
+                ));
+            }
+            access::set_profile_field(conn, &profile, &m.name, &field, setting)?;
+            println!("{profile}: {}.{field} is now {:?}", m.name, setting);
+        }
+    }
+    Ok(())
+}
+
+/// An entity module of the shared sequence, by name (profiles and sharing
+/// govern those; users and actors are admin-only).
+fn entity_module<'r>(
+    registry: &'r Registry,
+    name: &str,
+) -> Result<&'r stripes::registry::ModuleDef, String> {
+    registry
+        .module(name)
+        .filter(|m| m.is_entity && !m.own_sequence)
+        .ok_or_else(|| format!("{name} is not an entity module"))
+}
+
+fn sharing(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: SharingCommand,
+) -> Result<(), String> {
+    match command {
+        SharingCommand::List => {
+            for (module, level) in access::sharing_levels(conn).map_err(|e| e.to_string())? {
+                println!("{module}\t{}", level.name());
+            }
+        }
+        SharingCommand::Set { module, level } => {
+            let m = entity_module(registry, &module)?;
+            let level = Sharing::parse(&level).ok_or_else(|| {
+                format!("unknown sharing level {level}: use Private, \"Public Read Only\", \"Public Read/Write\" or \"Public Read/Write/Delete\"")
+            })?;
+            access::set_sharing(conn, &m.name, level).map_err(|e| e.to_string())?;
+            println!("{}: {}", m.name, level.name());
         }
     }
     Ok(())

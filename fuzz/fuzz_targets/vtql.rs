@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use stripes::auth::access::Access;
 use stripes::registry::Registry;
 use stripes::vtql::{parse, translate};
 
@@ -15,7 +16,7 @@ fn registry() -> &'static Registry {
 fuzz_target!(|data: &[u8]| {
     let query = String::from_utf8_lossy(data);
     if let Ok(select) = parse(&query) {
-        let _ = translate::plan(registry(), &select, 100, None);
+        let _ = translate::plan(registry(), &select, 100, None, &Access::admin(1));
         // What parses prints back to the same query.
         assert_eq!(parse(&select.to_string()).as_ref(), Ok(&select));
     }

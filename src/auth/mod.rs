@@ -1,5 +1,6 @@
 //! Authentication: challenges, the md5 login digest, sessions and login
 //! throttling. Operations that need a user receive a [`Caller`].
+pub mod access;
 pub mod challenge;
 pub mod session;
 pub mod throttle;
@@ -19,6 +20,8 @@ pub struct Caller {
     pub date_format: String,
     /// The session the request came with.
     pub session: String,
+    /// What the caller may see and do.
+    pub access: std::sync::Arc<access::Access>,
 }
 
 /// The current Unix time in seconds.

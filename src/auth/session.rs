@@ -3,7 +3,7 @@
 use rand::RngCore;
 use rusqlite::Connection;
 
-use super::{now, Caller};
+use super::{access, now, Caller};
 use crate::registry::Registry;
 use crate::store::{auth_tables, users};
 
@@ -61,7 +61,13 @@ pub fn resume(
         .module(users::USERS)
         .expect("the registry always has Users")
         .id_prefix;
+    let access = if user.is_admin {
+        access::Access::admin(user.id)
+    } else {
+        crate::store::access::rights_of(conn, registry, user.id)?
+    };
     Ok(Some(Caller {
+        access: std::sync::Arc::new(access),
         user_id: user.id,
         ws_id: format!("{prefix}x{}", user.id),
         user_name: user.user_name,

@@ -5,8 +5,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 
-use super::records::{denied_for_id, now_pair, read_element, Mandatory};
+use super::records::{denied_for_id, denied_object, now_pair, read_element, Mandatory, Writer};
 use super::{Ctx, OpCall};
+use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, WsId};
@@ -69,6 +70,16 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let entities = p.element.get("entities").cloned().unwrap_or(Value::Null);
     let mut conn = ctx.store.conn()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // The lead must be one the caller may change (vtiger's texts).
+    if let Some((_, owner)) = records::live_entry(&tx, ws.object)? {
+        let access = &p.caller.access;
+        if !access.lists(lead_module) {
+            return Err(WsError::denied());
+        }
+        if !access.on_record(lead_module, owner, Action::Edit) {
+            return Err(denied_object());
+        }
+    }
     match conversion::converted(&tx, lead_module, ws.object)? {
         None => return Err(WsError::denied()),
         Some(true) => return Err(WsError::LeadAlreadyConverted),
@@ -161,18 +172,33 @@ fn create_all<'r>(
             }
         }
         let failed = |e: WsError| WsError::ConversionFailed(format!("{} : {name}", e.message()));
+        let access = &p.caller.access;
+        if !access.lists(module) || !access.may(module, Action::Create) {
+            return Err(failed(WsError::AccessDenied(
+                "Permission to write is denied".into(),
+            )));
+        }
         if name == "Accounts" {
             let account_name = element
                 .get("accountname")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            // An account of that name is reused when the caller may read it.
             if let Some(id) = conversion::find_by_value(tx, module, "accountname", account_name)? {
-                made.push((module, id));
-                continue;
+                let readable = records::live_entry(tx, id)?
+                    .is_some_and(|(_, owner)| access.on_record(module, owner, Action::View));
+                if readable {
+                    made.push((module, id));
+                    continue;
+                }
             }
         }
-        let mut write =
-            read_element(tx, &ctx.registry, module, &element, Mandatory::All).map_err(failed)?;
+        let writer = Writer {
+            access,
+            creating: true,
+        };
+        let mut write = read_element(tx, &ctx.registry, writer, module, &element, Mandatory::All)
+            .map_err(failed)?;
         if let Some(f) = module
             .fields
             .iter()

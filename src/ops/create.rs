@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::records::{
     element_object, files, inventory, now_pair, read_element, row_to_wire, wire_record,
-    with_defaults, writable_module, Mandatory,
+    with_defaults, writable_module, Mandatory, Writer,
 };
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
@@ -37,17 +37,28 @@ impl Params {
 
 /// The saved record with `id` and `label` (a user or actor row for admins).
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let module = writable_module(&ctx.registry, p.element_type.as_deref(), &p.caller)?;
+    let module = writable_module(&ctx.registry, p.element_type.as_deref(), &p.caller.access)?;
+    let writer = Writer {
+        access: &p.caller.access,
+        creating: true,
+    };
     let mut conn = ctx.store.conn()?;
     if keying(module) != Keying::Shared {
         // One immediate transaction: the id, the name check and the insert
         // cannot interleave with another writer's.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let created = create_row(ctx, &tx, module, &p.element)?;
+        let created = create_row(ctx, &tx, writer, module, &p.element)?;
         tx.commit()?;
         return Ok(created);
     }
-    let mut write = read_element(&conn, &ctx.registry, module, &p.element, Mandatory::All)?;
+    let mut write = read_element(
+        &conn,
+        &ctx.registry,
+        writer,
+        module,
+        &p.element,
+        Mandatory::All,
+    )?;
     // Inventory records need their lines (checked after the fields, as vtiger).
     let lines = match module.line_items {
         Some(_) => Some(
@@ -68,7 +79,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     }
     files::store(&tx, id, &uploads, now)?;
     tx.commit()?;
-    let record = wire_record(&conn, &ctx.registry, module, id)?;
+    let record = wire_record(&conn, &ctx.registry, &p.caller.access, module, id)?;
     inventory::with_lines(&conn, &ctx.registry, module, id, record)
 }
 
@@ -77,11 +88,19 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
 fn create_row(
     ctx: &Ctx,
     conn: &Connection,
+    writer: Writer,
     module: &ModuleDef,
     element: &Map<String, Value>,
 ) -> Result<Value, WsError> {
     let element = with_defaults(module, element);
-    let mut write = read_element(conn, &ctx.registry, module, &element, Mandatory::All)?;
+    let mut write = read_element(
+        conn,
+        &ctx.registry,
+        writer,
+        module,
+        &element,
+        Mandatory::All,
+    )?;
     let id = if users::is_owner_module(module) {
         Some(users::next_owner_id(conn, &ctx.registry)?)
     } else {

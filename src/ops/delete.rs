@@ -1,13 +1,15 @@
 //! # `POST webservice.php` `operation=delete&id=11x42`
 //! Soft delete: the record disappears, its id is never reused, and sync
 //! reports it (§3.3, §5.3).
+use rusqlite::TransactionBehavior;
 use serde_json::{json, Value};
 
-use super::records::{now_pair, resolve_for_write, Target};
+use super::records::{now_pair, resolve, Target};
 use super::{Ctx, OpCall};
+use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::store::{records, rows};
+use crate::store::{access, auth_tables, records, rows, users};
 
 /// delete's parameters.
 pub struct Params {
@@ -28,7 +30,14 @@ impl Params {
 /// `{"status":"successful"}`; a second delete is denied like any unknown id.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let mut conn = ctx.store.conn()?;
-    match resolve_for_write(&conn, &ctx.registry, p.id.as_deref(), &p.caller)? {
+    let access = &p.caller.access;
+    match resolve(
+        &conn,
+        &ctx.registry,
+        access,
+        p.id.as_deref(),
+        Action::Delete,
+    )? {
         Target::Record(module, id) => {
             let (now, now_text) = now_pair();
             records::delete(&mut conn, module, id, p.caller.user_id, now, &now_text)?;
@@ -39,8 +48,16 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
                     "Permission to delete is denied".into(),
                 ));
             }
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             rows::delete(&tx, module, id)?;
+            if users::is_user_module(module) {
+                auth_tables::delete_user_sessions(&tx, id)?;
+            }
+            // A group's records go to the admin deleting it, so that none is
+            // left with an owner nobody reaches; its members are forgotten.
+            if module.name == users::GROUPS {
+                access::retire_group(&tx, id, p.caller.user_id)?;
+            }
             tx.commit()?;
         }
     }

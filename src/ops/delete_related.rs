@@ -3,7 +3,7 @@
 //! related through a reference field stays related until that field changes.
 use serde_json::{json, Value};
 
-use super::add_related::{resolve, Params};
+use super::add_related::{links, Params};
 use super::records::now_pair;
 use super::Ctx;
 use crate::error::WsError;
@@ -11,7 +11,7 @@ use crate::store::relations;
 
 /// `{"message":"successfull"}`, whether or not a link was there.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let resolved = resolve(ctx, &p)?;
+    let resolved = links(ctx, &p)?;
     let mut conn = ctx.store.conn()?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (now, _) = now_pair();

@@ -3,9 +3,10 @@
 use serde_json::Value;
 
 use super::{Ctx, OpCall};
+use crate::auth::access::{Action, FieldAccess};
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::registry::{ModuleDef, Rights};
+use crate::registry::{FieldDef, Rights};
 
 /// describe's parameters.
 pub struct Params {
@@ -24,7 +25,9 @@ impl Params {
 }
 
 /// The DescribeResult; an unknown name (names are case-sensitive) is denied
-/// with the name in the message, as vtiger does (shared/golden seq 42-44).
+/// with the name in the message, as vtiger does (shared/golden seq 42-44); a
+/// module the caller may not list is denied plainly (vtiger's
+/// DescribeObject.php). Flags and fields are the caller's (§6.1).
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let module = ctx.registry.module(&p.element_type).ok_or_else(|| {
         WsError::AccessDenied(format!(
@@ -32,17 +35,20 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             p.element_type
         ))
     })?;
-    Ok(module.describe(rights(module, &p.caller), &p.caller.date_format))
-}
-
-/// Everyone may read every module; only admins may write actors and users
-/// (§4.1). Profiles and sharing refine this for entity modules later.
-fn rights(module: &ModuleDef, caller: &Caller) -> Rights {
-    let write = caller.is_admin || (module.is_entity && !module.own_sequence);
-    Rights {
-        create: write,
-        update: write,
-        delete: write,
-        retrieve: true,
+    let access = &p.caller.access;
+    if !access.lists(module) {
+        return Err(WsError::denied());
     }
+    let rights = Rights {
+        create: access.may(module, Action::Create),
+        update: access.may(module, Action::Edit),
+        delete: access.may(module, Action::Delete),
+        retrieve: access.may(module, Action::View),
+    };
+    let shown = |f: &FieldDef| match access.field(module, f) {
+        FieldAccess::Hidden => None,
+        FieldAccess::ReadOnly => Some(false),
+        FieldAccess::Writable => Some(true),
+    };
+    Ok(module.describe(rights, &p.caller.date_format, &shown))
 }

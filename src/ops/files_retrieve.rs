@@ -1,11 +1,14 @@
 //! # `GET webservice.php?operation=files_retrieve&id=15x43`
 //! A record's file: `id` is the record module's prefix and the attachment
 //! id (as `imageattachmentids` lists them), §3.3.
+use std::sync::Arc;
+
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::records::denied_for_id;
+use super::records::{denied_for_id, denied_object};
 use super::{Ctx, OpCall};
+use crate::auth::access::{Access, Action};
 use crate::error::WsError;
 use crate::registry::WsId;
 use crate::store::{attachments, records};
@@ -13,14 +16,15 @@ use crate::store::{attachments, records};
 /// files_retrieve's parameters.
 pub struct Params {
     id: Option<String>,
+    access: Arc<Access>,
 }
 
 impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        call.caller()?;
         Ok(Params {
             id: call.param("id").map(str::to_string),
+            access: call.caller()?.access.clone(),
         })
     }
 }
@@ -39,8 +43,16 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         || WsError::RecordNotFound("Record you are trying to access is not found".into());
     let conn = ctx.store.conn()?;
     let file = attachments::load_live(&conn, ws.object)?.ok_or_else(not_found)?;
-    // The file must belong to a live record of the module the id names.
-    if records::live_setype(&conn, file.crmid)?.as_deref() != Some(module.name.as_str()) {
+    // The file must belong to a live record of the module the id names…
+    let (setype, owner) = records::live_entry(&conn, file.crmid)?.ok_or_else(not_found)?;
+    if setype != module.name {
+        return Err(not_found());
+    }
+    // …that the caller may read, in a field their profile shows.
+    if !p.access.lists(module) || !p.access.on_record(module, owner, Action::View) {
+        return Err(denied_object());
+    }
+    if !p.access.sees(module, &file.field) {
         return Err(not_found());
     }
     Ok(json!([{

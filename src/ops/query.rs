@@ -1,10 +1,13 @@
 //! # `GET webservice.php?operation=query&query=SELECT … ;`
 //! VTQL (§8): a list of records (no `label`), or `[{"count":"N"}]`.
+use std::sync::Arc;
+
 use rusqlite::params_from_iter;
 use serde_json::{json, Map, Value};
 
 use super::records::{row_to_wire, wire_record};
 use super::{Ctx, OpCall};
+use crate::auth::access::Access;
 use crate::error::WsError;
 use crate::store::tables::{keying, Keying};
 use crate::vtql::ast::Select;
@@ -13,14 +16,15 @@ use crate::vtql::{self, translate};
 /// query's parameters.
 pub struct Params {
     query: Option<String>,
+    access: Arc<Access>,
 }
 
 impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        call.caller()?;
         Ok(Params {
             query: call.param("query").map(str::to_string),
+            access: call.caller()?.access.clone(),
         })
     }
 }
@@ -61,17 +65,18 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         )));
     }
     let select = vtql::parse(&query)?;
-    answer(ctx, &select, None)
+    answer(ctx, &p.access, &select, None)
 }
 
-/// Runs a parsed query, confined to `restrict` when given: the rows, or
-/// `[{"count":"N"}]`.
+/// Runs a parsed query for a caller with rights `access`, confined to
+/// `restrict` when given: the rows they may read, or `[{"count":"N"}]`.
 pub fn answer(
     ctx: &Ctx,
+    access: &Access,
     select: &Select,
     restrict: Option<&translate::Restriction>,
 ) -> Result<Value, WsError> {
-    let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict)?;
+    let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict, access)?;
     let conn = ctx.store.conn()?;
     let mut stmt = conn.prepare(&plan.sql)?;
     if plan.count {
@@ -85,7 +90,7 @@ pub fn answer(
     for id in ids {
         let full = match keying(plan.module) {
             Keying::Shared => {
-                let mut v = wire_record(&conn, &ctx.registry, plan.module, id)?;
+                let mut v = wire_record(&conn, &ctx.registry, access, plan.module, id)?;
                 // Query rows carry no label (spec §8.3).
                 v.as_object_mut().map(|o| o.shift_remove("label"));
                 v

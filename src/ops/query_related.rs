@@ -5,8 +5,10 @@
 use serde_json::Value;
 
 use super::query::{answer, module_named};
-use super::records::{resolve_any, Target};
+use super::records::{resolve, Target};
 use super::{Ctx, OpCall};
+use crate::auth::access::Action;
+use crate::auth::Caller;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, RelationDef};
 use crate::store::relations;
@@ -20,16 +22,18 @@ pub struct Params {
     pub id: Option<String>,
     /// The related list's label.
     pub label: String,
+    /// The caller.
+    pub caller: Caller,
 }
 
 impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        call.caller()?;
         Ok(Params {
             query: call.param("query").unwrap_or_default().to_string(),
             id: call.param("id").map(str::to_string),
             label: call.param("relatedLabel").unwrap_or_default().to_string(),
+            caller: call.caller()?.clone(),
         })
     }
 }
@@ -51,7 +55,8 @@ pub fn relation<'m>(source: &'m ModuleDef, label: &str, module: &str) -> Option<
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let (source, source_id) = {
         let conn = ctx.store.conn()?;
-        match resolve_any(&conn, &ctx.registry, p.id.as_deref())? {
+        let access = &p.caller.access;
+        match resolve(&conn, &ctx.registry, access, p.id.as_deref(), Action::View)? {
             Target::Record(module, id) => (module, id),
             Target::Row(..) => return Err(unknown_relation()),
         }
@@ -77,5 +82,5 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         });
     }
     let members = relations::members(source, source_id, relation, related);
-    answer(ctx, &select, Some(&members))
+    answer(ctx, &p.caller.access, &select, Some(&members))
 }

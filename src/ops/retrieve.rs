@@ -4,21 +4,24 @@
 //! answers (retrieve_inventory is the same call).
 use serde_json::Value;
 
-use super::records::{inventory, resolve_any, row_to_wire, wire_record, Target};
+use super::records::{inventory, resolve, row_to_wire, wire_record, Target};
 use super::{Ctx, OpCall};
+use crate::auth::access::Action;
+use crate::auth::Caller;
 use crate::error::WsError;
 
 /// retrieve's parameters.
 pub struct Params {
     id: Option<String>,
+    caller: Caller,
 }
 
 impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        call.caller()?;
         Ok(Params {
             id: call.param("id").map(str::to_string),
+            caller: call.caller()?.clone(),
         })
     }
 }
@@ -26,9 +29,10 @@ impl Params {
 /// The record.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let conn = ctx.store.conn()?;
-    match resolve_any(&conn, &ctx.registry, p.id.as_deref())? {
+    let access = &p.caller.access;
+    match resolve(&conn, &ctx.registry, access, p.id.as_deref(), Action::View)? {
         Target::Record(module, id) => {
-            let record = wire_record(&conn, &ctx.registry, module, id)?;
+            let record = wire_record(&conn, &ctx.registry, access, module, id)?;
             inventory::with_lines(&conn, &ctx.registry, module, id, record)
         }
         Target::Row(module, id) => row_to_wire(&conn, &ctx.registry, module, id),

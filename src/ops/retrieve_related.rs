@@ -8,8 +8,8 @@ use crate::error::WsError;
 
 /// retrieve_related's parameters, as query_related's.
 pub fn params(call: &OpCall) -> Result<query_related::Params, WsError> {
-    call.caller()?;
     Ok(query_related::Params {
+        caller: call.caller()?.clone(),
         query: format!(
             "SELECT * FROM {}",
             call.param("relatedType").unwrap_or_default()

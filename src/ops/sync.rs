@@ -9,9 +9,11 @@ use serde_json::{Map, Value};
 
 use super::records::wire_record;
 use super::{Ctx, OpCall};
+use crate::auth::access::Access;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::registry::{ModuleDef, WsId};
+use crate::registry::{ModuleDef, Registry, WsId};
+use crate::store::access;
 use crate::store::changes::{self, Owners};
 use crate::store::tables::{keying, Keying};
 
@@ -80,9 +82,13 @@ fn unix_time(db: &str) -> i64 {
 }
 
 /// The modules a sync covers: `elementType`, or every entity module of the
-/// shared sequence (not Users; actors never).
-fn modules<'r>(ctx: &'r Ctx, element_type: Option<&str>) -> Result<Vec<&'r ModuleDef>, WsError> {
-    let synced = |m: &&ModuleDef| keying(m) == Keying::Shared;
+/// shared sequence the caller may use (not Users; actors never).
+fn modules<'r>(
+    ctx: &'r Ctx,
+    access: &Access,
+    element_type: Option<&str>,
+) -> Result<Vec<&'r ModuleDef>, WsError> {
+    let synced = |m: &&ModuleDef| keying(m) == Keying::Shared && access.lists(m);
     match element_type {
         None => Ok(ctx.registry.modules().iter().filter(synced).collect()),
         Some(name) => ctx
@@ -95,12 +101,17 @@ fn modules<'r>(ctx: &'r Ctx, element_type: Option<&str>) -> Result<Vec<&'r Modul
 }
 
 /// Whose records the caller's sync covers.
-fn owners(conn: &Connection, caller: &Caller, scope: Option<&str>) -> Result<Owners, WsError> {
+fn owners(
+    conn: &Connection,
+    registry: &Registry,
+    caller: &Caller,
+    scope: Option<&str>,
+) -> Result<Owners, WsError> {
     match scope.unwrap_or("user") {
         "user" => Ok(Owners::Only(vec![caller.user_id])),
         "userandgroup" => {
             let mut ids = vec![caller.user_id];
-            ids.extend(changes::groups_of(conn, caller.user_id)?);
+            ids.extend(access::groups_of(conn, registry, caller.user_id)?);
             Ok(Owners::Only(ids))
         }
         "all" if caller.is_admin => Ok(Owners::All),
@@ -114,9 +125,15 @@ fn owners(conn: &Connection, caller: &Caller, scope: Option<&str>) -> Result<Own
     }
 }
 
-/// A record as sync shows it: a query row, without `label`.
-fn sync_row(conn: &Connection, ctx: &Ctx, module: &ModuleDef, id: i64) -> Result<Value, WsError> {
-    let mut v = wire_record(conn, &ctx.registry, module, id)?;
+/// A record as sync shows it to the caller: a query row, without `label`.
+fn sync_row(
+    conn: &Connection,
+    ctx: &Ctx,
+    access: &Access,
+    module: &ModuleDef,
+    id: i64,
+) -> Result<Value, WsError> {
+    let mut v = wire_record(conn, &ctx.registry, access, module, id)?;
     v.as_object_mut().map(|o| o.shift_remove("label"));
     Ok(v)
 }
@@ -127,11 +144,20 @@ fn ws_id(module: &ModuleDef, id: i64) -> Value {
 
 /// The changes and where the next call starts.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let modules = modules(ctx, p.element_type.as_deref())?;
+    let access = &p.caller.access;
+    let modules = modules(ctx, access, p.element_type.as_deref())?;
+    if modules.is_empty() {
+        // vtiger's early return when the caller may use no module: its own
+        // key order (spec §9).
+        return Ok(serde_json::json!({
+            "updated": [], "deleted": [],
+            "lastModifiedTime": p.modified_time, "more": false
+        }));
+    }
     let mut conn = ctx.store.conn()?;
     // One read transaction: the whole answer is one snapshot.
     let tx = conn.transaction()?;
-    let owners = owners(&tx, &p.caller, p.sync_scope.as_deref())?;
+    let owners = owners(&tx, &ctx.registry, &p.caller, p.sync_scope.as_deref())?;
     let answer = match &p.sync_token {
         Some(token) => {
             let token = token.trim().parse::<i64>().ok().filter(|t| *t >= 0);
@@ -139,9 +165,9 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             if token > changes::last_seq(&tx)? {
                 return Err(WsError::InvalidSyncToken);
             }
-            by_token(&tx, ctx, &modules, &owners, token, p.modified_time)?
+            by_token(&tx, ctx, access, &modules, &owners, token, p.modified_time)?
         }
-        None => by_time(&tx, ctx, &modules, &owners, p.modified_time)?,
+        None => by_time(&tx, ctx, access, &modules, &owners, p.modified_time)?,
     };
     Ok(Value::Object(answer))
 }
@@ -151,6 +177,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
 fn by_time(
     conn: &Connection,
     ctx: &Ctx,
+    access: &Access,
     modules: &[&ModuleDef],
     owners: &Owners,
     modified_time: i64,
@@ -162,7 +189,7 @@ fn by_time(
         for module in modules {
             for (id, live) in changes::changed_between(conn, module, owners, &after, end)? {
                 if live {
-                    updated.push(sync_row(conn, ctx, module, id)?);
+                    updated.push(sync_row(conn, ctx, access, module, id)?);
                 } else {
                     deleted.push(ws_id(module, id));
                 }
@@ -183,6 +210,7 @@ fn by_time(
 fn by_token(
     conn: &Connection,
     ctx: &Ctx,
+    access: &Access,
     modules: &[&ModuleDef],
     owners: &Owners,
     token: i64,
@@ -197,7 +225,7 @@ fn by_token(
             .ok_or(WsError::InternalServerError)?;
         match changes::live_owner(conn, module, change.crmid)? {
             Some(owner) if owners.covers(owner) => {
-                updated.push(sync_row(conn, ctx, module, change.crmid)?)
+                updated.push(sync_row(conn, ctx, access, module, change.crmid)?)
             }
             _ => deleted.push(ws_id(module, change.crmid)),
         }

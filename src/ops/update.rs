@@ -7,13 +7,14 @@ use serde_json::{Map, Value};
 use rusqlite::TransactionBehavior;
 
 use super::records::{
-    element_object, inventory, now_pair, read_element, resolve_for_write, row_to_wire, wire_record,
-    Mandatory, Target,
+    element_object, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
+    Mandatory, Target, Writer,
 };
 use super::{Ctx, OpCall};
+use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::store::{records, rows};
+use crate::store::{auth_tables, records, rows, users};
 
 /// update's parameters (also revise's: they differ only in the mandatory rule).
 pub struct Params {
@@ -40,9 +41,14 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
 pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsError> {
     let mut conn = ctx.store.conn()?;
     let id = p.element.get("id").and_then(Value::as_str);
-    match resolve_for_write(&conn, &ctx.registry, id, &p.caller)? {
+    let access = &p.caller.access;
+    let writer = Writer {
+        access,
+        creating: false,
+    };
+    match resolve(&conn, &ctx.registry, access, id, Action::Edit)? {
         Target::Record(module, id) => {
-            let write = read_element(&conn, &ctx.registry, module, &p.element, mandatory)?;
+            let write = read_element(&conn, &ctx.registry, writer, module, &p.element, mandatory)?;
             // Inventory lines: replaced when sent, kept when not.
             let lines = match module.line_items {
                 Some(_) => inventory::read_lines(&conn, &ctx.registry, &p.element)?,
@@ -58,17 +64,29 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 inventory::save(&tx, &ctx.registry, module, id, lines.as_deref())?;
             }
             tx.commit()?;
-            let record = wire_record(&conn, &ctx.registry, module, id)?;
+            let record = wire_record(&conn, &ctx.registry, access, module, id)?;
             inventory::with_lines(&conn, &ctx.registry, module, id, record)
         }
         Target::Row(module, id) => {
-            let mut write =
-                read_element(&conn, &ctx.registry, module, &p.element, Mandatory::Present)?;
+            let mut write = read_element(
+                &conn,
+                &ctx.registry,
+                writer,
+                module,
+                &p.element,
+                Mandatory::Present,
+            )?;
             // A user name stays unique; the access key changes only by rotation.
             write
                 .values
                 .retain(|(f, _)| f != "user_name" && f != "accesskey");
-            rows::update(&conn, module, id, &write.values)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            rows::update(&tx, module, id, &write.values)?;
+            // A user made inactive is logged out everywhere at once.
+            if users::is_user_module(module) && !users::is_active(&tx, &ctx.registry, id)? {
+                auth_tables::delete_user_sessions(&tx, id)?;
+            }
+            tx.commit()?;
             row_to_wire(&conn, &ctx.registry, module, id)
         }
     }

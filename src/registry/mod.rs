@@ -260,8 +260,14 @@ impl Registry {
                 let query = format!("SELECT * FROM {} WHERE {condition};", related.name);
                 let select = crate::vtql::parse(&query)
                     .map_err(|e| format!("relation {}: {}", r.label, e.message))?;
-                crate::vtql::translate::plan(self, &select, 1, None)
-                    .map_err(|e| format!("relation {}: {}", r.label, e.message()))?;
+                crate::vtql::translate::plan(
+                    self,
+                    &select,
+                    1,
+                    None,
+                    &crate::auth::access::Access::admin(0),
+                )
+                .map_err(|e| format!("relation {}: {}", r.label, e.message()))?;
             }
         }
         Ok(())

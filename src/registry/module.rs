@@ -54,6 +54,10 @@ pub struct ModuleDef {
     /// line items. Such records need `LineItems` and get computed totals.
     #[serde(default)]
     pub line_items: Option<String>,
+    /// The module whose profile rights and sharing govern this one (Events
+    /// are Calendar's, as vtiger's getTabName has it).
+    #[serde(default)]
+    pub access_as: Option<String>,
     /// Related lists in vtiger's order (relatedtypes, retrieve_related).
     #[serde(default)]
     pub relations: Vec<RelationDef>,
@@ -328,7 +332,14 @@ impl ModuleDef {
     }
 
     /// describe's result for a caller whose date preference is `date_format`.
-    pub fn describe(&self, rights: Rights, date_format: &str) -> Value {
+    /// `shown` says how the caller sees each field: `None` leaves it out,
+    /// `Some(false)` shows it read-only (`editable:false`).
+    pub fn describe(
+        &self,
+        rights: Rights,
+        date_format: &str,
+        shown: &dyn Fn(&FieldDef) -> Option<bool>,
+    ) -> Value {
         let mut out = Map::new();
         out.insert("label".into(), json!(self.label));
         out.insert("name".into(), json!(self.name));
@@ -340,7 +351,14 @@ impl ModuleDef {
             .fields
             .iter()
             .filter(|f| f.describe)
-            .map(|f| f.describe(date_format))
+            .filter_map(|f| {
+                let writable = shown(f)?;
+                let mut out = f.describe(date_format);
+                if !writable {
+                    out["editable"] = json!(false);
+                }
+                Some(out)
+            })
             .collect();
         out.insert("fields".into(), Value::Array(fields));
         // vtiger 7 clients read idPrefix as a string (spec §6.1).

@@ -6,6 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub struct Attachment {
     /// The record it belongs to.
     pub crmid: i64,
+    /// The file field it was sent for.
+    pub field: String,
     /// The client's file name.
     pub filename: String,
     /// Its content type.
@@ -42,15 +44,16 @@ pub fn ids_of(conn: &Connection, crmid: i64) -> rusqlite::Result<Vec<i64>> {
 /// File `id`, if its record is live.
 pub fn load_live(conn: &Connection, id: i64) -> rusqlite::Result<Option<Attachment>> {
     conn.query_row(
-        "SELECT a.crmid, a.filename, a.filetype, a.data FROM attachments a
+        "SELECT a.crmid, a.field, a.filename, a.filetype, a.data FROM attachments a
          JOIN crmentity c ON c.crmid = a.crmid WHERE a.id = ?1 AND c.deleted = 0",
         params![id],
         |r| {
             Ok(Attachment {
                 crmid: r.get(0)?,
-                filename: r.get(1)?,
-                filetype: r.get(2)?,
-                data: r.get(3)?,
+                field: r.get(1)?,
+                filename: r.get(2)?,
+                filetype: r.get(3)?,
+                data: r.get(4)?,
             })
         },
     )

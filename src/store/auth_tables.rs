@@ -104,6 +104,11 @@ pub fn delete_session(conn: &Connection, token: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Ends every session of user `user_id` (deactivated or deleted).
+pub fn delete_user_sessions(conn: &Connection, user_id: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])
+}
+
 /// Removes every session idle since before `idle_before` or created before
 /// `created_before`, so the table does not grow without end.
 pub fn purge_sessions(

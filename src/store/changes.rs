@@ -260,13 +260,6 @@ pub fn seq_before_time(
     }
 }
 
-/// The groups `user` belongs to.
-pub fn groups_of(conn: &Connection, user: i64) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare("SELECT group_id FROM group_members WHERE user_id = ?1")?;
-    let rows = stmt.query_map([user], |r| r.get(0))?;
-    rows.collect()
-}
-
 /// The live record's owner, if it is live.
 pub fn live_owner(
     conn: &Connection,

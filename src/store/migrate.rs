@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -38,6 +38,10 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     }
     if version < 7 {
         tx.execute_batch(V7).map_err(|e| e.to_string())?;
+    }
+    if version < 8 {
+        tx.execute_batch(V8).map_err(|e| e.to_string())?;
+        super::access::install_defaults(&tx)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -168,6 +172,60 @@ CREATE TABLE challenges (
 );
 ";
 
+/// Version 8: access control (vtiger's role tree, profiles, group members
+/// by role, organisation-wide sharing), filled with vtiger's defaults from
+/// `fixtures/seed/access.json`. Booleans are 0/1.
+const V8: &str = "
+CREATE TABLE roles (
+    roleid     TEXT PRIMARY KEY,
+    rolename   TEXT NOT NULL UNIQUE,
+    parentrole TEXT NOT NULL UNIQUE
+);
+CREATE TABLE profiles (
+    profileid   INTEGER PRIMARY KEY,
+    profilename TEXT    NOT NULL UNIQUE,
+    description TEXT    NOT NULL DEFAULT '',
+    view_all    INTEGER NOT NULL DEFAULT 0,
+    edit_all    INTEGER NOT NULL DEFAULT 0,
+    can_view    INTEGER NOT NULL DEFAULT 1,
+    can_create  INTEGER NOT NULL DEFAULT 1,
+    can_edit    INTEGER NOT NULL DEFAULT 1,
+    can_delete  INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE role_profiles (
+    roleid    TEXT    NOT NULL,
+    profileid INTEGER NOT NULL,
+    PRIMARY KEY (roleid, profileid)
+);
+CREATE TABLE profile_modules (
+    profileid  INTEGER NOT NULL,
+    module     TEXT    NOT NULL,
+    can_view   INTEGER NOT NULL,
+    can_create INTEGER NOT NULL,
+    can_edit   INTEGER NOT NULL,
+    can_delete INTEGER NOT NULL,
+    PRIMARY KEY (profileid, module)
+);
+CREATE TABLE profile_fields (
+    profileid INTEGER NOT NULL,
+    module    TEXT    NOT NULL,
+    field     TEXT    NOT NULL,
+    visible   INTEGER NOT NULL,
+    read_only INTEGER NOT NULL,
+    PRIMARY KEY (profileid, module, field)
+);
+CREATE TABLE group_roles (
+    group_id     INTEGER NOT NULL,
+    roleid       TEXT    NOT NULL,
+    subordinates INTEGER NOT NULL,
+    PRIMARY KEY (group_id, roleid, subordinates)
+);
+CREATE TABLE sharing (
+    module TEXT PRIMARY KEY,
+    access TEXT NOT NULL
+);
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +270,30 @@ mod tests {
             "{indexes:?}"
         );
         assert!(!indexes.contains(&"crmentity_owner_modified".to_string()));
+    }
+
+    #[test]
+    fn a_version_7_database_gains_vtigers_default_roles_and_sharing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for v in [V1, V2, V3, V4, V5, V6, V7] {
+            conn.execute_batch(v).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 7).unwrap();
+        assert!(!migrate(&mut conn).unwrap());
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM roles"), 5);
+        assert_eq!(count("SELECT COUNT(*) FROM profiles"), 4);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM roles WHERE parentrole = 'H1::H2::H3::H4::H5'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM sharing WHERE module = 'Calendar' AND access = 'Private'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM group_members WHERE group_id = 3 AND user_id = 1"),
+            1
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite store: a pool of connections with the pragmas set once, schema
 //! migrations, and the tables behind every operation. Nothing above this
 //! module writes SQL.
+pub mod access;
 pub mod attachments;
 pub mod auth_tables;
 pub mod changes;

@@ -41,6 +41,16 @@ pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String
     .optional()
 }
 
+/// The module and owner of a live record, by object id.
+pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, i64)>> {
+    conn.query_row(
+        "SELECT setype, smownerid FROM crmentity WHERE crmid = ?1 AND deleted = 0",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
 /// Loads live record `id` of `module`.
 pub fn load(
     conn: &Connection,

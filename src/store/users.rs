@@ -145,6 +145,8 @@ pub struct NewUser {
     pub first_name: Option<String>,
     /// Last name (vtiger requires one; defaults to the user name).
     pub last_name: Option<String>,
+    /// Role id; by default CEO (H2) for admins, Sales Person (H5) otherwise.
+    pub role: Option<String>,
 }
 
 /// Creates a user with the schema's defaults and a new access key; returns
@@ -182,7 +184,8 @@ pub fn add_user(
     set("is_admin", if user.is_admin { "on" } else { "off" });
     set("status", "Active");
     // vtiger's default roles: H2 is the CEO role the admin has, H5 a sales person.
-    set("roleid", if user.is_admin { "H2" } else { "H5" });
+    let default_role = if user.is_admin { "H2" } else { "H5" };
+    set("roleid", user.role.as_deref().unwrap_or(default_role));
     set("email1", user.email.as_deref().unwrap_or(""));
     set("first_name", user.first_name.as_deref().unwrap_or(""));
     set(
@@ -195,6 +198,34 @@ pub fn add_user(
     set("accesskey", key);
     let id = next_owner_id(conn, registry).map_err(|e| e.to_string())?;
     insert_own_row(conn, module, Some(id), &values).map_err(|e| e.to_string())
+}
+
+/// Whether `module` is Users.
+pub fn is_user_module(module: &crate::registry::ModuleDef) -> bool {
+    module.name == USERS
+}
+
+/// Whether user `id` is live and Active.
+pub fn is_active(conn: &Connection, registry: &Registry, id: i64) -> rusqlite::Result<bool> {
+    Ok(find_by_id(conn, registry, id)?.is_some_and(|u| u.active))
+}
+
+/// Sets user `name`'s status (`Active` or `Inactive`); false when there is
+/// no such user.
+pub fn set_status(
+    conn: &Connection,
+    registry: &Registry,
+    name: &str,
+    status: &str,
+) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        &format!(
+            "UPDATE {} SET status = ?1 WHERE user_name = ?2 AND _deleted = 0",
+            users_table(registry)
+        ),
+        params![status, name],
+    )?;
+    Ok(n > 0)
 }
 
 /// The Groups module's name in the registry.
@@ -221,6 +252,23 @@ pub fn next_owner_id(conn: &Connection, registry: &Registry) -> rusqlite::Result
     )
 }
 
+/// Creates a group; returns its id (from the users' sequence).
+pub fn add_group(
+    conn: &Connection,
+    registry: &Registry,
+    name: &str,
+    description: &str,
+) -> rusqlite::Result<i64> {
+    let module = registry
+        .module(GROUPS)
+        .expect("the registry always has Groups");
+    let mut values = Map::new();
+    values.insert("groupname".into(), Value::String(name.into()));
+    values.insert("description".into(), Value::String(description.into()));
+    let id = next_owner_id(conn, registry)?;
+    insert_own_row(conn, module, Some(id), &values)
+}
+
 /// One line of `stripes users list`.
 #[derive(Debug, Clone)]
 pub struct UserSummary {
@@ -234,6 +282,8 @@ pub struct UserSummary {
     pub status: String,
     /// Primary email.
     pub email: String,
+    /// Role id.
+    pub role: String,
 }
 
 /// Every live user, by id.
@@ -243,7 +293,7 @@ pub fn list_users(conn: &Connection, registry: &Registry) -> rusqlite::Result<Ve
         .expect("the registry always has Users")
         .id_prefix;
     let mut stmt = conn.prepare(&format!(
-        "SELECT _id, user_name, COALESCE(is_admin, ''), COALESCE(status, ''), COALESCE(email1, '') FROM {} WHERE _deleted = 0 ORDER BY _id",
+        "SELECT _id, user_name, COALESCE(is_admin, ''), COALESCE(status, ''), COALESCE(email1, ''), COALESCE(roleid, '') FROM {} WHERE _deleted = 0 ORDER BY _id",
         users_table(registry)
     ))?;
     let rows = stmt.query_map([], |r| {
@@ -253,6 +303,7 @@ pub fn list_users(conn: &Connection, registry: &Registry) -> rusqlite::Result<Ve
             is_admin: r.get::<_, String>(2)? == "on",
             status: r.get(3)?,
             email: r.get(4)?,
+            role: r.get(5)?,
         })
     })?;
     rows.collect()

@@ -3,6 +3,7 @@
 use rusqlite::types::Value as Sql;
 
 use super::ast::{Columns, Direction, Expr, Literal, Op, Select};
+use crate::auth::access::{Access, Action};
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::is_numeric;
@@ -62,9 +63,18 @@ fn lookup<'m>(module: &'m ModuleDef, name: &str) -> Option<Option<&'m FieldDef>>
         .map(Some)
 }
 
+/// A field the caller may query: one their profile hides is as unknown.
+fn visible<'m>(module: &'m ModuleDef, access: &Access, name: &str) -> Option<Option<&'m FieldDef>> {
+    lookup(module, name).filter(|_| access.sees(module, name))
+}
+
 /// A field a WHERE or ORDER BY names; vtiger's message when there is none.
-fn where_field<'m>(module: &'m ModuleDef, name: &str) -> Result<Option<&'m FieldDef>, WsError> {
-    lookup(module, name).ok_or_else(|| {
+fn where_field<'m>(
+    module: &'m ModuleDef,
+    access: &Access,
+    name: &str,
+) -> Result<Option<&'m FieldDef>, WsError> {
+    visible(module, access, name).ok_or_else(|| {
         WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
     })
 }
@@ -79,13 +89,16 @@ pub struct Restriction {
     pub params: Vec<Sql>,
 }
 
-/// Builds the plan; errors are vtiger's (shared/golden seq 235-236).
-/// `max_rows` is the default page and its maximum (vtiger: 100).
+/// Builds the plan for a caller with rights `access`; errors are vtiger's
+/// (shared/golden seq 235-236, §8.3). `max_rows` is the default page and
+/// its maximum (vtiger: 100). Rows the caller may not read are filtered in
+/// the SQL, so pages and counts hold readable rows only.
 pub fn plan<'r>(
     registry: &'r Registry,
     q: &Select,
     max_rows: u64,
     restrict: Option<&Restriction>,
+    access: &Access,
 ) -> Result<Plan<'r>, WsError> {
     let module = registry.module(&q.module).ok_or_else(|| {
         WsError::AccessDenied(format!(
@@ -93,10 +106,16 @@ pub fn plan<'r>(
             q.module
         ))
     })?;
+    if !access.lists(module) {
+        return Err(WsError::denied());
+    }
+    if !access.may(module, Action::View) {
+        return Err(WsError::AccessDenied("Permission to read is denied".into()));
+    }
     let columns = match &q.columns {
         Columns::List(list) => {
             for c in list {
-                lookup(module, c).ok_or_else(|| {
+                visible(module, access, c).ok_or_else(|| {
                     WsError::AccessDenied(format!("Permission to access '.{c}.' attribute denied."))
                 })?;
             }
@@ -123,7 +142,9 @@ pub fn plan<'r>(
     let mut params = Vec::new();
     // vtiger's implicit filters (spec §8.3): active users, live currencies.
     for (name, value) in &module.query_filter {
-        let field = where_field(module, name)?;
+        let field = lookup(module, name).ok_or_else(|| {
+            WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
+        })?;
         conditions.push(format!("{} = ?", column_sql(module, field)));
         params.push(Sql::Text(value.as_str().unwrap_or_default().to_string()));
     }
@@ -131,8 +152,16 @@ pub fn plan<'r>(
         conditions.push(format!("m._id IN ({})", r.sql));
         params.extend(r.params.iter().cloned());
     }
+    // vtiger's non-admin access control: only owners the caller reaches.
+    if let Some(owners) = access.readable_owners(module) {
+        conditions.push(format!(
+            "c.smownerid IN ({})",
+            vec!["?"; owners.len()].join(", ")
+        ));
+        params.extend(owners.into_iter().map(Sql::Integer));
+    }
     if let Some(filter) = &q.filter {
-        conditions.push(condition(module, filter, true, &mut params)?);
+        conditions.push(condition(module, access, filter, true, &mut params)?);
     }
     let where_sql = if conditions.is_empty() {
         String::new()
@@ -151,7 +180,7 @@ pub fn plan<'r>(
     }
     let mut order = Vec::new();
     for (name, dir) in &q.order {
-        let field = where_field(module, name)?;
+        let field = where_field(module, access, name)?;
         let dir = if *dir == Some(Direction::Desc) {
             "DESC"
         } else {
@@ -220,6 +249,7 @@ fn sortable(module: &ModuleDef, field: Option<&FieldDef>) -> String {
 /// there a NULL comparison is as false as `'' = 'x'`, under NOT it is not.
 fn condition(
     module: &ModuleDef,
+    access: &Access,
     e: &Expr,
     positive: bool,
     params: &mut Vec<Sql>,
@@ -227,16 +257,16 @@ fn condition(
     Ok(match e {
         Expr::And(a, b) => format!(
             "({} AND {})",
-            condition(module, a, positive, params)?,
-            condition(module, b, positive, params)?
+            condition(module, access, a, positive, params)?,
+            condition(module, access, b, positive, params)?
         ),
         Expr::Or(a, b) => format!(
             "({} OR {})",
-            condition(module, a, positive, params)?,
-            condition(module, b, positive, params)?
+            condition(module, access, a, positive, params)?,
+            condition(module, access, b, positive, params)?
         ),
         Expr::Compare(c, op, v) => {
-            let field = where_field(module, c)?;
+            let field = where_field(module, access, c)?;
             params.push(value(field, v, *op == Op::Like)?);
             let bare = positive && matches!(op, Op::Eq | Op::Gt | Op::Ge) && !is_empty(v);
             let expr = if *op == Op::Like {
@@ -248,7 +278,7 @@ fn condition(
             format!("{expr} {op} ?")
         }
         Expr::In(c, values) => {
-            let field = where_field(module, c)?;
+            let field = where_field(module, access, c)?;
             for v in values {
                 params.push(value(field, v, false)?);
             }
@@ -259,9 +289,9 @@ fn condition(
                 vec!["?"; values.len()].join(", ")
             )
         }
-        Expr::Not(e) => format!("NOT ({})", condition(module, e, false, params)?),
+        Expr::Not(e) => format!("NOT ({})", condition(module, access, e, false, params)?),
         Expr::IsNull(c, is_null) => {
-            let field = where_field(module, c)?;
+            let field = where_field(module, access, c)?;
             let empty = format!("COALESCE({}, '') = ''", column_sql(module, field));
             if *is_null {
                 empty
@@ -270,7 +300,7 @@ fn condition(
             }
         }
         Expr::Between(c, low, high) => {
-            let field = where_field(module, c)?;
+            let field = where_field(module, access, c)?;
             params.push(value(field, low, false)?);
             params.push(value(field, high, false)?);
             let bare = positive && !is_empty(low);
@@ -342,7 +372,7 @@ mod tests {
     /// The steps of SQLite's plan for `query`, one line each.
     fn query_plan(store: &Store, registry: &Registry, query: &str) -> Vec<String> {
         let select = crate::vtql::parse(query).unwrap();
-        let plan = plan(registry, &select, 100, None).unwrap();
+        let plan = plan(registry, &select, 100, None, &Access::admin(1)).unwrap();
         let conn = store.conn().unwrap();
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))

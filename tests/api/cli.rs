@@ -209,3 +209,150 @@ fn with_no_command_it_serves_and_honours_the_stripes_variables() {
     assert!(db.exists(), "uses STRIPES_DB");
     terminate(child);
 }
+
+#[test]
+fn roles_groups_profiles_and_sharing_are_administered_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, port, _) = serve(&db, Some(ADMIN_KEY));
+    let cli = |args: &[&str]| run(stripes().args(args).arg("--db").arg(&db));
+    let roles = cli(&["roles", "list"]);
+    for line in [
+        "H1\tOrganisation",
+        "  H2\tCEO\tAdministrator",
+        "        H5\tSales Person\tSales Profile",
+    ] {
+        assert!(roles.contains(line), "vtiger's default tree: {roles}");
+    }
+    assert!(cli(&["roles", "add", "Field Agent", "--parent", "Sales Manager"]).contains("(H6)"));
+    let added = cli(&["users", "add", "fay", "--role", "Field Agent"]);
+    let key = added.trim().rsplit(' ').next().unwrap().to_string();
+    let fay_id = added
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin_added = cli(&["users", "add", "ann", "--role", "H5"]);
+    let ann_key = admin_added.trim().rsplit(' ').next().unwrap().to_string();
+    let mut fay = VtClient {
+        port,
+        session: None,
+    };
+    fay.login("fay", &key).expect("fay logs in");
+    let mut ann = VtClient {
+        port,
+        session: None,
+    };
+    ann.login("ann", &ann_key).expect("ann logs in");
+    let mut admin = VtClient {
+        port,
+        session: None,
+    };
+    admin.login("admin", ADMIN_KEY).unwrap();
+    let account = create_id(
+        &admin,
+        "Accounts",
+        serde_json::json!({"accountname": "Agent's", "assigned_user_id": fay_id}),
+    );
+    // Accounts ship public: ann (another Sales Person branch) reads it.
+    assert_eq!(
+        ann.get("retrieve", &[("id", &account)]).json()["success"],
+        true
+    );
+    cli(&["sharing", "set", "Accounts", "Private"]);
+    assert!(cli(&["sharing", "list"]).contains("Accounts\tPrivate"));
+    let r = ann.get("retrieve", &[("id", &account)]).json();
+    assert_eq!(
+        r["error"]["message"],
+        "Permission to read given object is denied"
+    );
+    // A group with both as members: ann now reaches the group's records.
+    cli(&["groups", "add", "Field Team"]);
+    cli(&["groups", "add-member", "Field Team", "--user", "ann"]);
+    cli(&[
+        "groups",
+        "add-member",
+        "Field Team",
+        "--role",
+        "Field Agent",
+    ]);
+    let groups = cli(&["groups", "list"]);
+    assert!(
+        groups.contains("Field Team\tusers: ann\troles: Field Agent"),
+        "{groups}"
+    );
+    let group_id = groups
+        .lines()
+        .find(|l| l.contains("Field Team"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap()
+        .to_string();
+    let revised = fay
+        .post(
+            "revise",
+            &[(
+                "element",
+                &serde_json::json!({"id": account, "assigned_user_id": group_id}).to_string(),
+            )],
+        )
+        .json();
+    assert_eq!(
+        revised["success"], true,
+        "fay may give it to her group: {revised}"
+    );
+    assert_eq!(
+        ann.get("retrieve", &[("id", &account)]).json()["success"],
+        true
+    );
+    // Profiles: take Accounts away from sales people entirely.
+    cli(&[
+        "profiles",
+        "set",
+        "Sales Profile",
+        "Accounts",
+        "--view",
+        "no",
+    ]);
+    let r = ann.get("describe", &[("elementType", "Accounts")]).json();
+    assert_eq!(
+        r["error"]["message"],
+        "Permission to perform the operation is denied"
+    );
+    assert!(
+        cli(&["profiles", "list"]).contains("  Accounts\tview no create yes edit yes delete yes")
+    );
+    let refused = stripes()
+        .args([
+            "profiles",
+            "field",
+            "Sales Profile",
+            "Accounts",
+            "accountname",
+            "hidden",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "mandatory fields stay visible");
+    // Deactivation ends fay's session at once.
+    cli(&["users", "deactivate", "fay"]);
+    assert_eq!(
+        fay.get("listtypes", &[]).json()["error"]["code"],
+        "INVALID_SESSIONID"
+    );
+    let mut again = VtClient {
+        port,
+        session: None,
+    };
+    assert!(
+        again.login("fay", &key).is_err(),
+        "inactive users cannot log in"
+    );
+    cli(&["users", "activate", "fay"]);
+    again.login("fay", &key).expect("active again");
+    terminate(child);
+}

@@ -148,3 +148,38 @@ fn a_document_without_a_file_has_no_attachment_ids_and_oversized_bodies_are_refu
         .json();
     assert_eq!(count["result"][0]["count"], "1");
 }
+
+#[test]
+fn a_file_is_exactly_as_readable_as_its_record() {
+    use stripes::auth::access::Sharing;
+    use stripes::registry::Registry;
+    use stripes::store::{access, users};
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let created = upload(&s, &a, "filename", "plan.pdf", b"%PDF-1.4 plan").json();
+    let doc = &created["result"];
+    let file_id = format!(
+        "{}x{}",
+        doc["id"].as_str().unwrap().split('x').next().unwrap(),
+        doc["imageattachmentids"].as_str().unwrap()
+    );
+    let conn = s.db();
+    let registry = Registry::load(None).unwrap();
+    let new = users::NewUser {
+        user_name: "sam".into(),
+        ..Default::default()
+    };
+    users::add_user(&conn, &registry, &new, "sam-key-00000001").unwrap();
+    let mut sam = s.client();
+    sam.login("sam", "sam-key-00000001").unwrap();
+    access::set_sharing(&conn, "Documents", Sharing::Private).unwrap();
+    let r = sam.get("files_retrieve", &[("id", &file_id)]).json();
+    assert_eq!(r["error"]["code"], "ACCESS_DENIED", "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "Permission to read given object is denied"
+    );
+    access::set_sharing(&conn, "Documents", Sharing::PublicReadOnly).unwrap();
+    let r = sam.get("files_retrieve", &[("id", &file_id)]).json();
+    assert_eq!(r["result"][0]["filename"], "plan.pdf", "{r}");
+}

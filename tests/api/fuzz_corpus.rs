@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use actix_web::http::Method;
+use stripes::auth::access::Access;
 use stripes::http::params::RawRequest;
 use stripes::registry::Registry;
 use stripes::vtql::{parse, translate};
@@ -29,7 +30,7 @@ fn the_vtql_corpus_parses_or_errs_and_round_trips() {
     for data in inputs {
         let query = String::from_utf8_lossy(&data);
         if let Ok(select) = parse(&query) {
-            let _ = translate::plan(&registry, &select, 100, None);
+            let _ = translate::plan(&registry, &select, 100, None, &Access::admin(1));
             assert_eq!(parse(&select.to_string()).as_ref(), Ok(&select), "{query}");
         }
     }

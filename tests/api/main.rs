@@ -1,4 +1,5 @@
 //! Integration tests through the wire: one binary, a real server per test.
+mod access;
 mod auth;
 mod bad_input;
 mod cli;

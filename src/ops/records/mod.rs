@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 pub use wire::{row_to_wire, wire_record};
 
 use super::OpCall;
-use crate::auth::Caller;
+use crate::auth::access::{Access, Action, FieldAccess};
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, WsId};
 use crate::store::records::{self, RecordWrite};
@@ -35,14 +35,21 @@ pub enum Target<'r> {
     Row(&'r ModuleDef, i64),
 }
 
-/// Resolves a record id the way vtiger's retrieve does: unknown prefix →
-/// denied for id; missing or deleted record → denied (not RECORD_NOT_FOUND,
-/// shared/golden seq 79); a record of another module → INVALID_ID_ATTRIBUTE;
-/// a missing actor row → RECORD_NOT_FOUND "Record not found".
-pub fn resolve_any<'r>(
+/// Resolves a record id for `action` in vtiger's order of checks (§3.3):
+/// unknown prefix → denied for id; missing or deleted record → denied (not
+/// RECORD_NOT_FOUND, shared/golden seq 79); a module the caller may not
+/// list → denied; no read access → "Permission to write is denied" (sic,
+/// vtiger's Retrieve.php); a record of another module → INVALID_ID_ATTRIBUTE;
+/// no right on this record → "Permission to read given object is denied",
+/// whatever the action (vtiger's text). A missing actor row is
+/// RECORD_NOT_FOUND "Record not found"; users and actors are written by
+/// admins only.
+pub fn resolve<'r>(
     conn: &Connection,
     registry: &'r Registry,
+    access: &Access,
     id: Option<&str>,
+    action: Action,
 ) -> Result<Target<'r>, WsError> {
     let ws = id.and_then(WsId::parse).ok_or_else(denied_for_id)?;
     let module = registry
@@ -50,37 +57,53 @@ pub fn resolve_any<'r>(
         .ok_or_else(denied_for_id)?;
     match keying(module) {
         Keying::Shared => {
-            let setype = records::live_setype(conn, ws.object)?.ok_or_else(WsError::denied)?;
-            if setype != module.name {
+            let (setype, owner) =
+                records::live_entry(conn, ws.object)?.ok_or_else(WsError::denied)?;
+            let real = registry.module(&setype).ok_or_else(WsError::denied)?;
+            if !access.lists(real) {
+                return Err(WsError::denied());
+            }
+            if action == Action::View && !access.may(real, Action::View) {
+                return Err(WsError::AccessDenied(
+                    "Permission to write is denied".into(),
+                ));
+            }
+            if real.name != module.name {
                 return Err(WsError::InvalidIdAttribute);
+            }
+            // The module-wide delete right has its own text (spec §3.3).
+            if action == Action::Delete && !access.may(module, Action::Delete) {
+                return Err(WsError::AccessDenied(
+                    "Permission to delete is denied".into(),
+                ));
+            }
+            if !access.on_record(module, owner, action) {
+                return Err(denied_object());
             }
             Ok(Target::Record(module, ws.object))
         }
-        Keying::OwnWithDelete => {
-            rows::load(conn, module, ws.object)?.ok_or_else(WsError::denied)?;
-            Ok(Target::Row(module, ws.object))
-        }
-        Keying::Own => {
-            rows::load(conn, module, ws.object)?
-                .ok_or_else(|| WsError::RecordNotFound("Record not found".into()))?;
+        keyed => {
+            let found = rows::load(conn, module, ws.object)?;
+            if found.is_none() {
+                return Err(match keyed {
+                    Keying::Own => WsError::RecordNotFound("Record not found".into()),
+                    _ => WsError::denied(),
+                });
+            }
+            if !access.may(module, action) {
+                return Err(WsError::AccessDenied(
+                    "Permission to write is denied".into(),
+                ));
+            }
             Ok(Target::Row(module, ws.object))
         }
     }
 }
 
-/// Resolves an id for a write: users and actors only for admins (§4.1).
-pub fn resolve_for_write<'r>(
-    conn: &Connection,
-    registry: &'r Registry,
-    id: Option<&str>,
-    caller: &Caller,
-) -> Result<Target<'r>, WsError> {
-    match resolve_any(conn, registry, id)? {
-        Target::Row(..) if !caller.is_admin => Err(WsError::AccessDenied(
-            "Permission to write is denied".into(),
-        )),
-        target => Ok(target),
-    }
+/// "Permission to read given object is denied": vtiger's one text for a
+/// record the caller may not read, change or delete.
+pub fn denied_object() -> WsError {
+    WsError::AccessDenied("Permission to read given object is denied".into())
 }
 
 /// Fills the fields a new user or actor row is not given with the schema's
@@ -101,22 +124,24 @@ pub fn with_defaults(module: &ModuleDef, element: &Map<String, Value>) -> Map<St
     out
 }
 
-/// A module that records can be written to through create.
+/// The module a create writes to, checked as vtiger's Create.php does: a
+/// module the caller may not list → denied; no create right → "Permission
+/// to write is denied" (users and actors: admins only).
 pub fn writable_module<'r>(
     registry: &'r Registry,
     name: Option<&str>,
-    caller: &Caller,
+    access: &Access,
 ) -> Result<&'r ModuleDef, WsError> {
     let module = name
         .and_then(|n| registry.module(n))
+        .filter(|m| access.lists(m))
         .ok_or_else(WsError::denied)?;
-    match keying(module) {
-        Keying::Shared => Ok(module),
-        _ if !caller.is_admin => Err(WsError::AccessDenied(
+    if !access.may(module, Action::Create) {
+        return Err(WsError::AccessDenied(
             "Permission to write is denied".into(),
-        )),
-        _ => Ok(module),
+        ));
     }
+    Ok(module)
 }
 
 /// `element` as an object; anything else is an empty one (vtiger then
@@ -179,18 +204,33 @@ pub enum Mandatory {
     Present,
 }
 
+/// Who writes and how: the caller's rights, and whether this is a create
+/// (vtiger words one message differently for create and update).
+#[derive(Clone, Copy)]
+pub struct Writer<'a> {
+    /// The caller's rights.
+    pub access: &'a Access,
+    /// A create, rather than an update or revise.
+    pub creating: bool,
+}
+
 /// Checks `element` in vtiger's order (references, then mandatory fields,
-/// then the owner) and turns it into a write. Unknown and read-only keys
-/// are ignored: clients send whole retrieved records back.
+/// then the owner) and turns it into a write. Unknown keys, read-only keys
+/// and fields the caller's profile hides or makes read-only are ignored:
+/// clients send whole retrieved records back.
 pub fn read_element(
     conn: &Connection,
     registry: &Registry,
+    writer: Writer,
     module: &ModuleDef,
     element: &Map<String, Value>,
     mandatory: Mandatory,
 ) -> Result<RecordWrite, WsError> {
     let mut values: Vec<(&FieldDef, Option<String>)> = Vec::new();
-    for f in module.fields.iter().filter(|f| client_settable(module, f)) {
+    let settable = |f: &&FieldDef| {
+        client_settable(module, f) && writer.access.field(module, f) == FieldAccess::Writable
+    };
+    for f in module.fields.iter().filter(settable) {
         let Some(raw) = element.get(&f.name) else {
             continue;
         };
@@ -203,7 +243,7 @@ pub fn read_element(
             let Some(text) = text.filter(|t| !t.is_empty()) else {
                 continue;
             };
-            check_reference(conn, registry, f, &text)?;
+            check_reference(conn, registry, writer, f, &text)?;
             values.push((f, Some(text)));
         } else {
             values.push((f, text));
@@ -235,7 +275,11 @@ pub fn read_element(
         match f.kind {
             FieldType::Owner => {
                 let text = text.unwrap_or_default();
-                write.owner = Some(check_owner(conn, registry, &text)?);
+                let (owner, is_group) = check_owner(conn, registry, &text)?;
+                if !writer.access.may_assign(module, owner, is_group) {
+                    return Err(cannot_assign());
+                }
+                write.owner = Some(owner);
             }
             FieldType::Reference if f.refers_to.as_deref().unwrap_or_default().is_empty() => {
                 write.values.push((f.name.clone(), text));
@@ -279,52 +323,63 @@ pub fn read_element(
     Ok(write)
 }
 
-/// A reference must name a module the field refers to (§3.3 create step 3).
+/// A reference must name a module the field refers to (§3.3 create step
+/// 3), and one the caller may list.
 fn check_reference(
     conn: &Connection,
     registry: &Registry,
+    writer: Writer,
     f: &FieldDef,
     text: &str,
 ) -> Result<(), WsError> {
     let targets = f.refers_to.as_deref().unwrap_or_default();
-    match WsId::parse(text) {
+    let invalid =
+        || WsError::ReferenceInvalid(format!("Invalid reference specified for {}", f.name));
+    let module = match WsId::parse(text) {
         Some(ws) => {
             let module = registry
                 .module_by_prefix(ws.prefix)
                 .ok_or_else(denied_for_id)?;
             if !targets.contains(&module.name) {
-                return Err(WsError::ReferenceInvalid(format!(
-                    "Invalid reference specified for {}",
-                    f.name
-                )));
+                return Err(invalid());
             }
-            Ok(())
+            module
         }
         // A plain object id skips vtiger's type check; we still require it
         // to name a live record of a module the field refers to.
         None => {
-            let ok = text
+            let prefix = text
                 .parse::<i64>()
                 .ok()
                 .map(|id| reference_prefix(conn, registry, targets, id))
                 .transpose()?
                 .flatten()
-                .is_some();
-            if ok {
-                Ok(())
-            } else {
-                Err(WsError::ReferenceInvalid(format!(
-                    "Invalid reference specified for {}",
-                    f.name
-                )))
-            }
+                .and_then(|ws| WsId::parse(&ws))
+                .ok_or_else(invalid)?;
+            registry
+                .module_by_prefix(prefix.prefix)
+                .ok_or_else(invalid)?
         }
+    };
+    if !writer.access.lists(module) {
+        // No space before the name on create, one on update (vtiger's texts).
+        let gap = if writer.creating { "" } else { " " };
+        return Err(WsError::AccessDenied(format!(
+            "Permission to access reference type is denied{gap}{}",
+            module.name
+        )));
     }
+    Ok(())
 }
 
-/// An owner must be a live, active user or a group.
-fn check_owner(conn: &Connection, registry: &Registry, text: &str) -> Result<i64, WsError> {
-    let cannot = || WsError::AccessDenied("Cannot assign record to the given user".into());
+fn cannot_assign() -> WsError {
+    WsError::AccessDenied("Cannot assign record to the given user".into())
+}
+
+/// An owner must be a live, active user or a group: its id, and whether it
+/// is a group.
+fn check_owner(conn: &Connection, registry: &Registry, text: &str) -> Result<(i64, bool), WsError> {
+    let cannot = cannot_assign;
     let (prefix, id) = match WsId::parse(text) {
         Some(ws) => (Some(ws.prefix), ws.object),
         None => (None, text.parse().map_err(|_| cannot())?),
@@ -351,7 +406,7 @@ fn check_owner(conn: &Connection, registry: &Registry, text: &str) -> Result<i64
             )
             .is_ok();
     if is_user || is_group {
-        Ok(id)
+        Ok((id, !is_user))
     } else {
         Err(cannot())
     }

@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use crate::auth::access::Access;
 use crate::error::WsError;
 use crate::registry::{FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
@@ -176,15 +177,19 @@ fn owner_ws(conn: &Connection, registry: &Registry, id: i64) -> Result<String, W
     Ok(reference_prefix(conn, registry, &targets, id)?.unwrap_or_default())
 }
 
-/// Loads and formats a record just written or resolved.
+/// Loads and formats a record just written or resolved, as `access` may
+/// see it: the fields its profile hides are left out.
 pub fn wire_record(
     conn: &Connection,
     registry: &Registry,
+    access: &Access,
     module: &ModuleDef,
     id: i64,
 ) -> Result<Value, WsError> {
     let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
-    to_wire(conn, registry, module, &rec, true)
+    let mut record = to_wire(conn, registry, module, &rec, true)?;
+    access.strip_hidden(module, &mut record);
+    Ok(record)
 }
 
 #[cfg(test)]
