@@ -56,7 +56,8 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             // A group's records go to the admin deleting it, so that none is
             // left with an owner nobody reaches; its members are forgotten.
             if module.name == users::GROUPS {
-                access::retire_group(&tx, id, p.caller.user_id)?;
+                let (now, now_text) = now_pair();
+                access::retire_group(&tx, id, p.caller.user_id, (now, &now_text))?;
             }
             tx.commit()?;
         }

@@ -750,14 +750,16 @@ pub fn change_member(
     Ok(())
 }
 
-/// Forgets a deleted group's members and gives its records to `heir`, so
-/// that no record is left with an owner nobody can reach.
-pub fn retire_group(conn: &Connection, group: i64, heir: i64) -> rusqlite::Result<()> {
+/// Forgets a deleted group's members and gives its records to `heir` (the
+/// admin deleting it), so that no record is left with an owner nobody can
+/// reach; sync feeds hear of each.
+pub fn retire_group(
+    conn: &Connection,
+    group: i64,
+    heir: i64,
+    (now, now_text): (i64, &str),
+) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM group_members WHERE group_id = ?1", [group])?;
     conn.execute("DELETE FROM group_roles WHERE group_id = ?1", [group])?;
-    conn.execute(
-        "UPDATE crmentity SET smownerid = ?2 WHERE smownerid = ?1",
-        params![group, heir],
-    )?;
-    Ok(())
+    super::records::reassign_all(conn, group, heir, heir, now, now_text)
 }

@@ -208,6 +208,41 @@ pub fn update_in(
     log_change(tx, id, module, "update", owner, now)
 }
 
+/// Gives every record of owner `from` to `to` (a group being deleted), as
+/// changes by `user`: both owners' feeds hear of each live one.
+pub fn reassign_all(
+    tx: &Connection,
+    from: i64,
+    to: i64,
+    user: i64,
+    now: i64,
+    now_text: &str,
+) -> rusqlite::Result<()> {
+    let moved: Vec<(i64, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT crmid, setype FROM crmentity WHERE smownerid = ?1 AND deleted = 0")?;
+        let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    tx.execute(
+        "UPDATE crmentity SET smownerid = ?2 WHERE smownerid = ?1 AND deleted = 1",
+        params![from, to],
+    )?;
+    for (id, setype) in moved {
+        tx.execute(
+            "UPDATE crmentity SET smownerid = ?2, modifiedby = ?3, modifiedtime = ?4 WHERE crmid = ?1",
+            params![id, to, user, now_text],
+        )?;
+        for (action, owner) in [("reassign", from), ("update", to)] {
+            tx.execute(
+                "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, setype, action, owner, now],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Soft-deletes a record: it disappears from every answer, its id is never
 /// reused, and the change log reports it.
 pub fn delete(

@@ -678,3 +678,120 @@ fn files_and_relations_follow_the_records_they_belong_to() {
     let r = stranger.get("retrieve", &[("id", doc_id)]).json();
     assert_denied(&r, "private document");
 }
+
+#[test]
+fn a_lead_is_converted_only_by_someone_who_may_change_it() {
+    let server = TestServer::spawn();
+    let cast = cast(&server);
+    set_sharing(&server, "Leads", Sharing::PublicReadOnly);
+    let admin = &cast.clients["admin"];
+    let lead = create_id(
+        admin,
+        "Leads",
+        json!({"lastname": "Lee", "company": "Lee Ltd", "assigned_user_id": cast.ids["owner"]}),
+    );
+    let element = |assignee: &str| {
+        json!({"leadId": lead, "assignedTo": assignee, "entities": {
+            "Accounts": {"create": true, "name": "Accounts"},
+            "Contacts": {"create": true, "name": "Contacts"}}})
+        .to_string()
+    };
+    let stranger = &cast.clients["stranger"];
+    let r = stranger
+        .post(
+            "convertlead",
+            &[("element", &element(&cast.ids["stranger"]))],
+        )
+        .json();
+    assert_denied(&r, "convertlead by a reader");
+    // The owner may, but not for someone they may not assign records to.
+    let owner = &cast.clients["owner"];
+    set_sharing(&server, "Accounts", Sharing::Private);
+    let r = owner
+        .post(
+            "convertlead",
+            &[("element", &element(&cast.ids["stranger"]))],
+        )
+        .json();
+    assert_eq!(r["error"]["code"], "UNKNOWN_OPERATION", "{r}");
+    assert_eq!(
+        error_message(&r),
+        "Cannot assign record to the given user : Accounts"
+    );
+    let r = owner
+        .post("convertlead", &[("element", &element(&cast.ids["owner"]))])
+        .json();
+    assert!(r["result"]["Contacts"].is_string(), "{r}");
+}
+
+#[test]
+fn sync_with_no_usable_module_answers_vtigers_early_return() {
+    let server = TestServer::spawn();
+    let cast = cast(&server);
+    server
+        .db()
+        .execute(
+            "UPDATE profiles SET can_view = 0 WHERE profilename = 'Sales Profile'",
+            [],
+        )
+        .unwrap();
+    let r = cast.clients["junior"].get("sync", &[("modifiedTime", "1700000000")]);
+    assert_eq!(
+        r.body,
+        r#"{"success":true,"result":{"updated":[],"deleted":[],"lastModifiedTime":1700000000,"more":false}}"#
+    );
+}
+
+#[test]
+fn deleting_a_group_hands_its_records_to_the_admin_and_forgets_its_members() {
+    let server = TestServer::spawn();
+    let cast = cast(&server);
+    set_sharing(&server, "Contacts", Sharing::Private);
+    let admin = &cast.clients["admin"];
+    let id = create_id(
+        admin,
+        "Contacts",
+        json!({"lastname": "G", "assigned_user_id": cast.group}),
+    );
+    let mate = &cast.clients["mate"];
+    assert_eq!(mate.get("retrieve", &[("id", &id)]).json()["success"], true);
+    let r = admin.post("delete", &[("id", &cast.group)]).json();
+    assert_eq!(r["result"]["status"], "successful", "{r}");
+    let r = admin.get("retrieve", &[("id", &id)]).json();
+    assert_eq!(r["result"]["assigned_user_id"], "19x1");
+    // The admin's sync hears of the record it now owns.
+    let r = admin
+        .get("sync", &[("syncToken", "0"), ("elementType", "Contacts")])
+        .json();
+    let synced: Vec<&str> = r["result"]["updated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    assert!(synced.contains(&id.as_str()), "{r}");
+    assert_denied(
+        &mate.get("retrieve", &[("id", &id)]).json(),
+        "after the group",
+    );
+    let members: i64 = server
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM group_members WHERE group_id = ?1",
+            [cast.group[3..].parse::<i64>().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(members, 0);
+    // Only admins write groups through the API (vtiger's Groups actor).
+    let r = mate
+        .post(
+            "create",
+            &[
+                ("elementType", "Groups"),
+                ("element", r#"{"groupname":"Mine"}"#),
+            ],
+        )
+        .json();
+    assert_eq!(error_message(&r), "Permission to write is denied");
+}
