@@ -139,6 +139,11 @@ fn every_operation_allows_exactly_what_the_matrix_says() {
         .unwrap(),
     )
     .unwrap();
+    let product = create_id(
+        admin,
+        "Products",
+        json!({"productname": "Widget", "assigned_user_id": "19x1"}),
+    );
     let mut cells = 0;
     for (level_name, by_owner) in matrix["cells"].as_object().unwrap() {
         let level = Sharing::parse(level_name).unwrap();
@@ -163,14 +168,21 @@ fn every_operation_allows_exactly_what_the_matrix_says() {
                     "Contacts",
                     json!({"lastname": format!("C {what}"), "assigned_user_id": owner, "account_id": account}),
                 );
-                check_cell(
-                    &cast.clients[caller],
-                    admin,
-                    &contact,
-                    &account,
+                let cell = Cell {
+                    contact: &contact,
+                    account: &account,
+                    product: &product,
                     rights,
-                    &what,
-                );
+                    what: &what,
+                };
+                // sync: the caller's own (and, asked for, their groups')
+                // records, never one they may not read.
+                let owns = match owner_kind.as_str() {
+                    "user" => caller == "owner",
+                    _ => caller == "owner" || caller == "mate",
+                };
+                check_sync(&cast.clients[caller], &contact, owns, &what);
+                check_cell(&cast.clients[caller], admin, &cell);
                 cells += 1;
             }
         }
@@ -178,15 +190,44 @@ fn every_operation_allows_exactly_what_the_matrix_says() {
     assert_eq!(cells, 36);
 }
 
+/// One cell of the matrix: the records and the expected rights.
+struct Cell<'a> {
+    contact: &'a str,
+    account: &'a str,
+    product: &'a str,
+    rights: &'a str,
+    what: &'a str,
+}
+
+/// Whether the caller's sync (user and group scope) lists the contact.
+fn check_sync(c: &VtClient, contact: &str, owns: bool, what: &str) {
+    let r = c
+        .get(
+            "sync",
+            &[
+                ("syncToken", "0"),
+                ("elementType", "Contacts"),
+                ("syncScope", "userandgroup"),
+            ],
+        )
+        .json();
+    let listed = r["result"]["updated"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: {r}"))
+        .iter()
+        .any(|u| u["id"] == contact);
+    assert_eq!(listed, owns, "{what}: sync");
+}
+
 /// One cell: read, write and delete through every operation that does them.
-fn check_cell(
-    c: &VtClient,
-    admin: &VtClient,
-    contact: &str,
-    account: &str,
-    rights: &str,
-    what: &str,
-) {
+fn check_cell(c: &VtClient, admin: &VtClient, cell: &Cell) {
+    let Cell {
+        contact,
+        account,
+        product,
+        rights,
+        what,
+    } = *cell;
     let (read, write, delete) = (
         rights.contains('r'),
         rights.contains('w'),
@@ -260,6 +301,22 @@ fn check_cell(
         stored["result"]["description"], expected,
         "{what}: a denied write changes nothing"
     );
+    // linking from the contact needs the right to change it
+    let r = c
+        .post(
+            "add_related",
+            &[
+                ("sourceRecordId", contact),
+                ("relatedRecordId", product),
+                ("relationIdLabel", "Products"),
+            ],
+        )
+        .json();
+    if write {
+        assert_eq!(r["result"]["message"], "successfull", "{what}: {r}");
+    } else {
+        assert_denied(&r, &format!("{what}: add_related"));
+    }
     // delete
     let r = c.post("delete", &[("id", contact)]).json();
     if delete {
