@@ -604,16 +604,21 @@ fn profiles(
     Ok(())
 }
 
-/// An entity module of the shared sequence, by name (profiles and sharing
-/// govern those; users and actors are admin-only).
+/// The entity module of the shared sequence whose settings govern `name`
+/// (profiles and sharing govern those; users and actors are admin-only).
+/// Events are governed by Calendar's, as in vtiger.
 fn entity_module<'r>(
     registry: &'r Registry,
     name: &str,
 ) -> Result<&'r stripes::registry::ModuleDef, String> {
-    registry
+    let m = registry
         .module(name)
         .filter(|m| m.is_entity && !m.own_sequence)
-        .ok_or_else(|| format!("{name} is not an entity module"))
+        .ok_or_else(|| format!("{name} is not an entity module"))?;
+    match &m.access_as {
+        Some(governing) => entity_module(registry, governing),
+        None => Ok(m),
+    }
 }
 
 fn sharing(
