@@ -1,0 +1,423 @@
+//! The load benchmark: the release `stripes` binary on a fresh database with
+//! N bulk-seeded records, driven over keep-alive connections at a given
+//! concurrency, side by side in one run with the physical limit — a bare
+//! actix-web handler answering a fixed envelope with the same worker count.
+//!
+//! `cargo bench --bench load -- [--records N] [--requests R] [--concurrency C]`
+//! (defaults: 10000 records, 20000 requests per scenario, concurrency 8).
+//! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
+//! the server's peak RSS. Nothing here fails on speed.
+mod common;
+#[allow(dead_code)]
+#[path = "../tests/api/helpers.rs"]
+mod helpers;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{crmid, grow};
+use helpers::{encode, md5_hex, ADMIN_KEY};
+use rusqlite::Connection;
+use stripes::registry::Registry;
+use stripes::store::Store;
+
+/// The bench's settings.
+struct Settings {
+    records: u64,
+    requests: u64,
+    concurrency: u64,
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    port: u16,
+}
+
+impl Conn {
+    fn open(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream: BufReader::new(stream),
+            port,
+        }
+    }
+
+    /// Sends one request and reads the whole answer; returns its body.
+    fn call(&mut self, method: &str, query: &str, body: &str) -> String {
+        let target = if query.is_empty() {
+            "/webservice.php".to_string()
+        } else {
+            format!("/webservice.php?{query}")
+        };
+        let mut request = format!(
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            self.port
+        );
+        if method == "POST" {
+            request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send");
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).expect("read head");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut bytes = vec![0; length];
+        self.stream.read_exact(&mut bytes).expect("read body");
+        String::from_utf8(bytes).unwrap()
+    }
+}
+
+/// What one scenario measured.
+struct Figures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Drives `total` requests from `concurrency` connections; `make(i)` gives
+/// request number `i` as (method, query string, body).
+fn drive(
+    port: u16,
+    concurrency: u64,
+    total: u64,
+    make: Arc<dyn Fn(u64) -> (&'static str, String, String) + Send + Sync>,
+) -> Figures {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let next = next.clone();
+            let make = make.clone();
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(port);
+                let mut samples = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break samples;
+                    }
+                    let (method, query, body) = make(i);
+                    let t = Instant::now();
+                    let answer = conn.call(method, &query, &body);
+                    samples.push(t.elapsed());
+                    assert!(
+                        answer.starts_with(r#"{"success":true"#),
+                        "{method} {query} {body}: {answer}"
+                    );
+                }
+            })
+        })
+        .collect();
+    let mut samples: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let elapsed = started.elapsed();
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Figures {
+        per_second: total as f64 / elapsed.as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+/// The physical limit: actix-web answering a fixed envelope, with the
+/// server's worker count.
+fn bare_server(workers: usize) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(|| {
+                actix_web::App::new().default_service(actix_web::web::to(|| async {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(r#"{"success":true,"result":{"status":"successful"}}"#)
+                }))
+            })
+            .workers(workers)
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+            tx.send(server.addrs()[0].port()).unwrap();
+            server.run().await.unwrap();
+        })
+    });
+    rx.recv().unwrap()
+}
+
+/// Starts the release binary on `db` and returns it with its port.
+fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stripes"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
+        .arg(workers.to_string())
+        .arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "warn,stripes=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stripes starts");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut port = 0;
+    for line in log.by_ref() {
+        if let Some(p) = line.unwrap().split("port=").nth(1) {
+            port = p.split_whitespace().next().unwrap().parse().unwrap();
+            break;
+        }
+    }
+    assert!(port > 0, "stripes reported no port");
+    std::thread::spawn(move || log.for_each(drop));
+    (child, port)
+}
+
+/// The server's peak resident set, from /proc.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Logs in as admin the way clients do; returns the session name.
+fn login(port: u16) -> String {
+    let mut c = Conn::open(port);
+    let challenge: serde_json::Value =
+        serde_json::from_str(&c.call("GET", "operation=getchallenge&username=admin", "")).unwrap();
+    let token = challenge["result"]["token"].as_str().unwrap();
+    let body = encode(&[
+        ("operation", "login"),
+        ("username", "admin"),
+        ("accessKey", &md5_hex(&format!("{token}{ADMIN_KEY}"))),
+    ]);
+    let answer: serde_json::Value = serde_json::from_str(&c.call("POST", "", &body)).unwrap();
+    answer["result"]["sessionName"]
+        .as_str()
+        .expect("admin logs in")
+        .to_string()
+}
+
+type Maker = Arc<dyn Fn(u64) -> (&'static str, String, String) + Send + Sync>;
+
+/// The scenarios, each making request `i`.
+fn scenarios(session: &str, records: u64, requests: u64) -> Vec<(&'static str, Maker)> {
+    let accounts = records / 2;
+    // A fixed, spread-out walk over the accounts (a large odd stride).
+    let pick = move |i: u64| (i * 7_919) % accounts;
+    let s = session.to_string();
+    let get = move |query: Vec<(&str, String)>| {
+        let mut pairs: Vec<(&str, &str)> = vec![("sessionName", &s)];
+        pairs.extend(query.iter().map(|(k, v)| (*k, v.as_str())));
+        ("GET", encode(&pairs), String::new())
+    };
+    let s = session.to_string();
+    let post = move |form: Vec<(&str, String)>| {
+        let mut pairs: Vec<(&str, &str)> = vec![("sessionName", &s)];
+        pairs.extend(form.iter().map(|(k, v)| (*k, v.as_str())));
+        ("POST", String::new(), encode(&pairs))
+    };
+    let (g1, g2, g3, g4) = (get.clone(), get.clone(), get.clone(), get.clone());
+    let (p1, p2, p3) = (post.clone(), post.clone(), post.clone());
+    let pages = (accounts / 100).clamp(1, 1_000);
+    let revise_base = requests; // revise and update the records create made
+    vec![
+        (
+            "getchallenge",
+            Arc::new(move |_| {
+                (
+                    "GET",
+                    "operation=getchallenge&username=admin".to_string(),
+                    String::new(),
+                )
+            }),
+        ),
+        (
+            "retrieve by id",
+            Arc::new(move |i| {
+                g1(vec![
+                    ("operation", "retrieve".into()),
+                    ("id", format!("11x{}", crmid(pick(i)))),
+                ])
+            }),
+        ),
+        (
+            "query accountname =",
+            Arc::new(move |i| {
+                g2(vec![
+                    ("operation", "query".into()),
+                    (
+                        "query",
+                        format!(
+                            "select * from Accounts where accountname = 'Account {}';",
+                            pick(i)
+                        ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "query page of 100 (order by)",
+            Arc::new(move |i| {
+                g3(vec![
+                    ("operation", "query".into()),
+                    (
+                        "query",
+                        format!(
+                            "select * from Accounts where industry = 'Banking' order by accountname limit {}, 100;",
+                            (i % pages) * 100
+                        ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "create",
+            Arc::new(move |i| {
+                p1(vec![
+                    ("operation", "create".into()),
+                    ("elementType", "Accounts".into()),
+                    (
+                        "element",
+                        format!(
+                            r#"{{"accountname":"Load {i}","assigned_user_id":"19x1","industry":"Banking"}}"#
+                        ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "revise",
+            Arc::new(move |i| {
+                p2(vec![
+                    ("operation", "revise".into()),
+                    (
+                        "element",
+                        format!(
+                            r#"{{"id":"11x{}","description":"revised {i}"}}"#,
+                            records + 1 + (i % revise_base)
+                        ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "update (whole record)",
+            Arc::new(move |i| {
+                p3(vec![
+                    ("operation", "update".into()),
+                    (
+                        "element",
+                        format!(
+                            r#"{{"id":"11x{}","accountname":"Load {i}","assigned_user_id":"19x1","industry":"Banking","description":"updated {i}"}}"#,
+                            records + 1 + (i % revise_base)
+                        ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "sync page (token)",
+            Arc::new(move |i| {
+                g4(vec![
+                    ("operation", "sync".into()),
+                    ("elementType", "Accounts".into()),
+                    ("syncToken", ((i * 100) % (records / 2).max(1)).to_string()),
+                ])
+            }),
+        ),
+    ]
+}
+
+fn main() {
+    let settings = Settings {
+        records: arg("--records", 10_000),
+        requests: arg("--requests", 20_000),
+        concurrency: arg("--concurrency", 8),
+    };
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("load.db");
+    let registry = Registry::load(None).unwrap();
+    drop(Store::open(&db, &registry, Some(ADMIN_KEY)).unwrap());
+    let started = Instant::now();
+    let mut conn = Connection::open(&db).unwrap();
+    grow(&mut conn, 0, settings.records);
+    // The seed writes no change log; sync pages need one row a record.
+    conn.execute_batch(
+        "INSERT INTO changelog (crmid, setype, action, owner, changed_at)
+         SELECT crmid, setype, 'create', smownerid, 1700000000 FROM crmentity ORDER BY crmid;",
+    )
+    .unwrap();
+    drop(conn);
+    println!(
+        "{} records seeded in {:.1}s; {} requests a scenario at concurrency {}, {workers} server workers",
+        settings.records,
+        started.elapsed().as_secs_f64(),
+        settings.requests,
+        settings.concurrency
+    );
+    let bare_port = bare_server(workers);
+    let bare = drive(
+        bare_port,
+        settings.concurrency,
+        settings.requests,
+        Arc::new(|_| ("GET", "operation=getchallenge".into(), String::new())),
+    );
+    let (mut child, port) = stripes_server(&db, workers);
+    let session = login(port);
+    println!(
+        "\n{:<30} {:>10} {:>9} {:>10} {:>10}",
+        "scenario", "req/s", "vs bare", "p50 µs", "p99 µs"
+    );
+    let row = |name: &str, f: &Figures| {
+        println!(
+            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10}",
+            f.per_second,
+            100.0 * f.per_second / bare.per_second,
+            f.p50.as_micros(),
+            f.p99.as_micros()
+        );
+    };
+    row("bare actix handler", &bare);
+    for (name, make) in scenarios(&session, settings.records, settings.requests) {
+        let f = drive(port, settings.concurrency, settings.requests, make);
+        row(name, &f);
+    }
+    println!("\nstripes peak RSS: {:.1} MiB", peak_rss_mib(child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+}
