@@ -78,7 +78,7 @@ pub fn answer(
 ) -> Result<Value, WsError> {
     let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict, access)?;
     let conn = ctx.store.conn()?;
-    let mut stmt = conn.prepare(&plan.sql)?;
+    let mut stmt = conn.prepare_cached(&plan.sql)?;
     if plan.count {
         let n: i64 = stmt.query_row(params_from_iter(plan.params.iter()), |r| r.get(0))?;
         return Ok(json!([{"count": n.to_string()}]));

@@ -36,14 +36,16 @@ pub fn insert(
 
 /// The ids of `crmid`'s files, oldest first.
 pub fn ids_of(conn: &Connection, crmid: i64) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare("SELECT id FROM attachments WHERE crmid = ?1 ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM attachments WHERE crmid = ?1 ORDER BY id")?;
     let rows = stmt.query_map(params![crmid], |r| r.get(0))?;
     rows.collect()
 }
 
 /// File `id`, if its record is live.
 pub fn load_live(conn: &Connection, id: i64) -> rusqlite::Result<Option<Attachment>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         "SELECT a.crmid, a.field, a.filename, a.filetype, a.data FROM attachments a
          JOIN crmentity c ON c.crmid = a.crmid WHERE a.id = ?1 AND c.deleted = 0",
         params![id],

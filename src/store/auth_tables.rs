@@ -72,7 +72,8 @@ pub fn insert_session(
 
 /// The session called `token`, if stored.
 pub fn get_session(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         "SELECT user_id, created_at, last_seen FROM sessions WHERE token = ?1",
         params![stored_key(token)],
         |r| {
@@ -88,10 +89,8 @@ pub fn get_session(conn: &Connection, token: &str) -> rusqlite::Result<Option<Se
 
 /// Records activity on a session.
 pub fn touch_session(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE sessions SET last_seen = ?2 WHERE token = ?1",
-        params![stored_key(token), now],
-    )?;
+    conn.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE token = ?1")?
+        .execute(params![stored_key(token), now])?;
     Ok(())
 }
 

@@ -145,7 +145,9 @@ pub fn changes_after(
     let mut params = vec![Sql::Integer(token)];
     let types = in_list(modules, &mut params);
     let scope = owners.condition("l.owner", &mut params);
-    let later_scope = owners.condition("l2.owner", &mut params);
+    // `+` keeps SQLite on the per-record index here: the owner index would
+    // walk every later change of the owner for each row (quadratic).
+    let later_scope = owners.condition("+l2.owner", &mut params);
     params.push(Sql::Integer(page.into()));
     let mut stmt = conn.prepare(&format!(
         "SELECT l.seq, l.crmid, l.setype, l.changed_at FROM changelog l

@@ -22,6 +22,17 @@ use r2d2_sqlite::SqliteConnectionManager;
 
 use crate::registry::Registry;
 
+/// `query_row` through the connection's statement cache: the statements
+/// every request runs are parsed once a connection, not once a call.
+pub fn cached_row<T, P: rusqlite::Params>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 /// A pooled connection.
 pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 
@@ -52,6 +63,8 @@ impl Store {
         // client hears of it, so an acknowledged write survives a process
         // crash and a power loss alike.
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            // Hot statements are prepared once a connection (see cached_row).
+            c.set_prepared_statement_cache_capacity(256);
             c.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;

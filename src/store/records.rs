@@ -33,7 +33,8 @@ pub struct StoredRecord {
 
 /// The module a live record belongs to, by object id.
 pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         "SELECT setype FROM crmentity WHERE crmid = ?1 AND deleted = 0",
         params![id],
         |r| r.get(0),
@@ -43,7 +44,8 @@ pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String
 
 /// The module and owner of a live record, by object id.
 pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, i64)>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         "SELECT setype, smownerid FROM crmentity WHERE crmid = ?1 AND deleted = 0",
         params![id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -73,7 +75,7 @@ pub fn load(
          WHERE c.crmid = ?1 AND c.deleted = 0 AND c.setype = ?2{unconverted}",
         table(module)
     );
-    conn.query_row(&sql, params![id, module.name], |r| {
+    super::cached_row(conn, &sql, params![id, module.name], |r| {
         let mut values = HashMap::new();
         for (i, c) in columns.iter().enumerate() {
             values.insert(c.to_string(), sql_text(r.get(7 + i)?));

@@ -29,7 +29,8 @@ pub fn load(
     } else {
         ""
     };
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT {select} FROM {} WHERE _id = ?1{live}",
             table(module)

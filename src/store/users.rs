@@ -53,7 +53,8 @@ pub fn find_by_name(
     registry: &Registry,
     name: &str,
 ) -> rusqlite::Result<Option<UserAuth>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT {AUTH_COLUMNS} FROM {} WHERE user_name = ?1 AND _deleted = 0",
             users_table(registry)
@@ -70,7 +71,8 @@ pub fn find_by_id(
     registry: &Registry,
     id: i64,
 ) -> rusqlite::Result<Option<UserAuth>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT {AUTH_COLUMNS} FROM {} WHERE _id = ?1 AND _deleted = 0",
             users_table(registry)
