@@ -70,15 +70,24 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     };
     let uploads = files::accepted(module, &p.files);
     files::describe(module, &mut write, &uploads)?;
-    // The record, its lines, totals and files: one transaction.
+    let uploads: Vec<(String, Upload)> = uploads
+        .into_iter()
+        .map(|(field, upload)| (field, upload.clone()))
+        .collect();
+    // The record, its lines, totals and files: one savepoint of a group
+    // commit, acknowledged once on disk.
     let (now, now_text) = now_pair();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = records::insert_in(&tx, module, &write, p.caller.user_id, now, &now_text)?;
-    if lines.is_some() {
-        inventory::save(&tx, &ctx.registry, module, id, lines.as_deref())?;
-    }
-    files::store(&tx, id, &uploads, now)?;
-    tx.commit()?;
+    let (registry, name, user) = (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+    let id = ctx.store.write(move |tx| {
+        let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+        let id = records::insert_in(tx, module, &write, user, now, &now_text)?;
+        if lines.is_some() {
+            inventory::save(tx, &registry, module, id, lines.as_deref())?;
+        }
+        let uploads: Vec<(String, &Upload)> = uploads.iter().map(|(f, u)| (f.clone(), u)).collect();
+        files::store(tx, id, &uploads, now)?;
+        Ok::<_, WsError>(id)
+    })?;
     let record = wire_record(&conn, &ctx.registry, &p.caller.access, module, id)?;
     inventory::with_lines(&conn, &ctx.registry, module, id, record)
 }

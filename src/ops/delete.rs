@@ -40,7 +40,12 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     )? {
         Target::Record(module, id) => {
             let (now, now_text) = now_pair();
-            records::delete(&mut conn, module, id, p.caller.user_id, now, &now_text)?;
+            let (registry, name, user) =
+                (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+            ctx.store.write(move |tx| {
+                let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+                records::delete_in(tx, module, id, user, now, &now_text).map_err(WsError::from)
+            })?;
         }
         Target::Row(module, id) => {
             if module.own_sequence && id == p.caller.user_id {

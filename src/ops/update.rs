@@ -58,12 +58,17 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 return Err(inventory::missing());
             }
             let (now, now_text) = now_pair();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            records::update_in(&tx, module, id, &write, p.caller.user_id, now, &now_text)?;
-            if module.line_items.is_some() {
-                inventory::save(&tx, &ctx.registry, module, id, lines.as_deref())?;
-            }
-            tx.commit()?;
+            let (registry, name, user) =
+                (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+            // The record and its lines: one savepoint of a group commit.
+            ctx.store.write(move |tx| {
+                let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+                records::update_in(tx, module, id, &write, user, now, &now_text)?;
+                if module.line_items.is_some() {
+                    inventory::save(tx, &registry, module, id, lines.as_deref())?;
+                }
+                Ok::<_, WsError>(())
+            })?;
             let record = wire_record(&conn, &ctx.registry, access, module, id)?;
             inventory::with_lines(&conn, &ctx.registry, module, id, record)
         }

@@ -14,6 +14,7 @@ pub mod rows;
 pub mod seed;
 pub mod tables;
 pub mod users;
+pub mod writer;
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +41,21 @@ pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: writer::Writer,
+}
+
+/// Every connection's settings. WAL with synchronous = FULL: each commit is
+/// on disk before the client hears of it, so an acknowledged write survives
+/// a process crash and a power loss alike.
+fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // Hot statements are prepared once a connection (see cached_row).
+    c.set_prepared_statement_cache_capacity(256);
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
 }
 
 /// What opening the database did.
@@ -59,27 +75,14 @@ impl Store {
         registry: &Registry,
         admin_key: Option<&str>,
     ) -> Result<Opened, String> {
-        // WAL with synchronous = FULL: each commit is on disk before the
-        // client hears of it, so an acknowledged write survives a process
-        // crash and a power loss alike.
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            // Hot statements are prepared once a connection (see cached_row).
-            c.set_prepared_statement_cache_capacity(256);
-            c.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
-                 PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;",
-            )
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
-        let store = Store { pool };
-        let mut conn = store
-            .conn()
+        let mut conn = pool
+            .get()
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         let created =
             migrate::migrate(&mut conn).map_err(|e| format!("database {}: {e}", path.display()))?;
@@ -91,10 +94,30 @@ impl Store {
         } else {
             None
         };
+        let writer_conn = rusqlite::Connection::open(path)
+            .and_then(|c| configure(&c).map(|()| c))
+            .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let store = Store {
+            pool,
+            writer: writer::Writer::start(writer_conn),
+        };
         Ok(Opened {
             store,
             generated_admin_key,
         })
+    }
+
+    /// Runs `work` as part of the next group commit (see `writer`) and
+    /// returns once it is on disk. Blocking: call it off the async executor.
+    pub fn write<T, E>(
+        &self,
+        work: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        self.writer.write(work)
     }
 
     /// A connection from the pool. Call it only off the async executor.

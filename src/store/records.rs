@@ -3,7 +3,7 @@
 //! Every write commits together with its change-log row.
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::tables::{sql_text, stored_columns, table, unconverted};
 use crate::registry::{FieldType, ModuleDef, SystemField};
@@ -245,17 +245,16 @@ pub fn reassign_all(
     Ok(())
 }
 
-/// Soft-deletes a record: it disappears from every answer, its id is never
-/// reused, and the change log reports it.
-pub fn delete(
-    conn: &mut Connection,
+/// Soft-deletes a record inside the caller's transaction: it disappears
+/// from every answer, its id is never reused, and the change log reports it.
+pub fn delete_in(
+    tx: &Connection,
     module: &ModuleDef,
     id: i64,
     user: i64,
     now: i64,
     now_text: &str,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let owner: i64 = tx.query_row(
         "SELECT smownerid FROM crmentity WHERE crmid = ?1",
         params![id],
@@ -265,8 +264,7 @@ pub fn delete(
         "UPDATE crmentity SET deleted = 1, modifiedby = ?1, modifiedtime = ?2 WHERE crmid = ?3",
         params![user, now_text, id],
     )?;
-    log_change(&tx, id, module, "delete", owner, now)?;
-    tx.commit()
+    log_change(tx, id, module, "delete", owner, now)
 }
 
 /// The label: the label fields' values joined by a space (vtiger's entity name).

@@ -1,0 +1,115 @@
+//! Group commit: one writer thread owns a connection and runs the record
+//! writes of concurrent requests in one transaction, each inside its own
+//! savepoint, then commits once. With `synchronous = FULL` a commit costs
+//! one fsync, so a batch of N writes costs one fsync instead of N. Every
+//! request hears of its write only after the commit that holds it: an
+//! acknowledged write is on disk.
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The most writes one transaction takes.
+const MAX_BATCH: usize = 256;
+
+/// A write's outcome, delivered once its batch has committed (or failed).
+type Finish = Box<dyn FnOnce(Result<(), rusqlite::Error>) + Send>;
+/// A write: runs on the writer's transaction, says whether it succeeded
+/// (a failed one is rolled back to its savepoint) and how to answer.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+
+/// The handle requests submit writes through.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: SyncSender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub fn start(conn: Connection) -> Writer {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
+        std::thread::Builder::new()
+            .name("stripes-writer".into())
+            .spawn(move || run(conn, queue))
+            .expect("the writer thread starts");
+        Writer { jobs }
+    }
+
+    /// Runs `work` in the next batch and returns its result once the batch
+    /// is committed. An error from `work` undoes only its own changes.
+    pub fn write<T, E>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel::<Result<T, E>>(1);
+        let job: Job = Box::new(move |conn| {
+            let out = work(conn);
+            let ok = out.is_ok();
+            let finish: Finish = Box::new(move |committed| {
+                let _ = reply.send(match committed {
+                    Ok(()) => out,
+                    // A failed commit loses the whole batch: every write in
+                    // it reports the error, none is acknowledged.
+                    Err(e) => Err(E::from(e)),
+                });
+            });
+            (ok, finish)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(E::from(rusqlite::Error::InvalidQuery)))
+    }
+}
+
+/// The writer loop: take what is queued (at least one), run it as one
+/// transaction, commit, answer.
+fn run(mut conn: Connection, queue: Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch: Vec<Job> = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut finishers = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A job dropped unanswered (the batch failed before it ran, or
+            // it panicked) drops its reply channel: its request gets an error.
+            for job in batch.drain(..) {
+                tx.execute_batch("SAVEPOINT job")?;
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+                match ran {
+                    Ok((true, finish)) => finishers.push(finish),
+                    Ok((false, finish)) => {
+                        finishers.push(finish);
+                        tx.execute_batch("ROLLBACK TO job")?;
+                    }
+                    Err(_) => tx.execute_batch("ROLLBACK TO job")?,
+                }
+                tx.execute_batch("RELEASE job")?;
+            }
+            tx.commit()
+        })();
+        match outcome {
+            Ok(()) => finishers.into_iter().for_each(|f| f(Ok(()))),
+            Err(e) => {
+                tracing::error!(error = %e, "a write batch failed");
+                let text = e.to_string();
+                finishers.into_iter().for_each(|f| {
+                    f(Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                        Some(text.clone()),
+                    )))
+                });
+            }
+        }
+    }
+}
