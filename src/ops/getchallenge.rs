@@ -33,6 +33,10 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let server_time = now();
     let expire_time = server_time + challenge::TOKEN_LIFETIME_SECS;
     let token = challenge::new_token();
-    auth_tables::put_challenge(&conn, user.id, &token, expire_time, server_time)?;
+    let (user_id, stored) = (user.id, token.clone());
+    // Through the group commit: logins in a burst share one fsync.
+    ctx.store.write(move |tx| {
+        auth_tables::put_challenge(tx, user_id, &stored, expire_time, server_time)
+    })?;
     Ok(json!({"token": token, "serverTime": server_time, "expireTime": expire_time}))
 }

@@ -61,7 +61,11 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         tracing::warn!(user = %p.username, "login failed: inactive user");
         return Err(WsError::InvalidUserCredentials);
     }
-    let session_name = session::open(&conn, ctx.sessions, user.id)?;
+    let (policy, user_id) = (ctx.sessions, user.id);
+    // Through the group commit: logins in a burst share one fsync.
+    let session_name = ctx
+        .store
+        .write(move |tx| session::open(tx, policy, user_id))?;
     let mut result: Map<String, Value> = users::login_profile(&conn, &ctx.registry, user.id)?;
     let prefix = ctx
         .registry
