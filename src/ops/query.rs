@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rusqlite::params_from_iter;
 use serde_json::{json, Map, Value};
 
-use super::records::{row_to_wire, wire_record};
+use super::records::{row_to_wire, wire_records};
 use super::{Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::error::WsError;
@@ -86,23 +86,18 @@ pub fn answer(
     let ids: Vec<i64> = stmt
         .query_map(params_from_iter(plan.params.iter()), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut rows = Vec::with_capacity(ids.len());
-    for id in ids {
-        let full = match keying(plan.module) {
-            Keying::Shared => {
-                let mut v = wire_record(&conn, &ctx.registry, access, plan.module, id)?;
-                // Query rows carry no label (spec §8.3).
-                v.as_object_mut().map(|o| o.shift_remove("label"));
-                v
-            }
-            _ => row_to_wire(&conn, &ctx.registry, plan.module, id)?,
-        };
-        rows.push(project(
-            full,
-            plan.columns.as_deref(),
-            plan.module.id_column.as_deref(),
-        ));
-    }
+    let full: Vec<Value> = match keying(plan.module) {
+        // Query rows carry no label (spec §8.3); one statement a page.
+        Keying::Shared => wire_records(&conn, &ctx.registry, access, plan.module, &ids, false)?,
+        _ => ids
+            .iter()
+            .map(|id| row_to_wire(&conn, &ctx.registry, plan.module, *id))
+            .collect::<Result<_, _>>()?,
+    };
+    let rows: Vec<Value> = full
+        .into_iter()
+        .map(|v| project(v, plan.columns.as_deref(), plan.module.id_column.as_deref()))
+        .collect();
     Ok(Value::Array(rows))
 }
 

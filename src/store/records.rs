@@ -53,6 +53,53 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
     .optional()
 }
 
+/// The SELECT that loads records of `module` (without its WHERE on ids),
+/// built once a module and column set (servers in one process may load
+/// different schemas): a page of 100 records reuses one text.
+fn load_sql(module: &ModuleDef, columns: &[&str]) -> std::sync::Arc<str> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<String, std::sync::Arc<str>>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(format!("{}:{}", module.name, columns.join(",")))
+        .or_insert_with(|| {
+            let extra: String = columns
+                .iter()
+                .map(|c| format!(", m.\"{c}\""))
+                .collect();
+            let unconverted = unconverted(module)
+                .map(|c| format!(" AND {c}"))
+                .unwrap_or_default();
+            format!(
+                "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
+                 FROM crmentity c JOIN {} m ON m._id = c.crmid
+                 WHERE c.deleted = 0 AND c.setype = ?1{unconverted} AND c.crmid",
+                table(module)
+            )
+            .into()
+        })
+        .clone()
+}
+
+fn stored_record(r: &rusqlite::Row<'_>, columns: &[&str]) -> rusqlite::Result<StoredRecord> {
+    let mut values = HashMap::with_capacity(columns.len());
+    for (i, c) in columns.iter().enumerate() {
+        values.insert(c.to_string(), sql_text(r.get(8 + i)?));
+    }
+    Ok(StoredRecord {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        creator: r.get(2)?,
+        modified_by: r.get(3)?,
+        created_time: r.get(4)?,
+        modified_time: r.get(5)?,
+        source: r.get(6)?,
+        label: r.get(7)?,
+        values,
+    })
+}
+
 /// Loads live record `id` of `module`.
 pub fn load(
     conn: &Connection,
@@ -60,39 +107,36 @@ pub fn load(
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
     let columns = stored_columns(module);
-    let select: Vec<String> = columns.iter().map(|c| format!("m.\"{c}\"")).collect();
-    let extra = if select.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", select.join(", "))
-    };
-    let unconverted = unconverted(module)
-        .map(|c| format!(" AND {c}"))
-        .unwrap_or_default();
-    let sql = format!(
-        "SELECT c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
-         FROM crmentity c JOIN {} m ON m._id = c.crmid
-         WHERE c.crmid = ?1 AND c.deleted = 0 AND c.setype = ?2{unconverted}",
-        table(module)
-    );
-    super::cached_row(conn, &sql, params![id, module.name], |r| {
-        let mut values = HashMap::new();
-        for (i, c) in columns.iter().enumerate() {
-            values.insert(c.to_string(), sql_text(r.get(7 + i)?));
-        }
-        Ok(StoredRecord {
-            id,
-            owner: r.get(0)?,
-            creator: r.get(1)?,
-            modified_by: r.get(2)?,
-            created_time: r.get(3)?,
-            modified_time: r.get(4)?,
-            source: r.get(5)?,
-            label: r.get(6)?,
-            values,
-        })
+    let sql = format!("{} = ?2", load_sql(module, &columns));
+    super::cached_row(conn, &sql, params![module.name, id], |r| {
+        stored_record(r, &columns)
     })
     .optional()
+}
+
+/// Loads the live records of `module` among `ids` (a query's page) with
+/// one statement, in no particular order.
+pub fn load_many(
+    conn: &Connection,
+    module: &ModuleDef,
+    ids: &[i64],
+) -> rusqlite::Result<Vec<StoredRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns = stored_columns(module);
+    let sql = format!(
+        "{} IN ({})",
+        load_sql(module, &columns),
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let params = std::iter::once(rusqlite::types::Value::Text(module.name.clone()))
+        .chain(ids.iter().map(|i| rusqlite::types::Value::Integer(*i)));
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        stored_record(r, &columns)
+    })?;
+    rows.collect()
 }
 
 /// What a write stores: module-table values by field name (`None` = NULL)

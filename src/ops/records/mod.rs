@@ -9,7 +9,7 @@ mod wire;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-pub use wire::{row_to_wire, wire_record};
+pub use wire::{row_to_wire, wire_record, wire_records};
 
 use super::OpCall;
 use crate::auth::access::{Access, Action, FieldAccess};

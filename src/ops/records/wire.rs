@@ -192,6 +192,33 @@ pub fn wire_record(
     Ok(record)
 }
 
+/// Records `ids` of `module` on the wire, in the order of `ids`, as
+/// `access` may see them; loaded with one statement (a query's page).
+/// Ids no longer live are left out.
+pub fn wire_records(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    ids: &[i64],
+    with_label: bool,
+) -> Result<Vec<Value>, WsError> {
+    let mut loaded: std::collections::HashMap<i64, StoredRecord> =
+        records::load_many(conn, module, ids)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(rec) = loaded.remove(id) {
+            let mut record = to_wire(conn, registry, module, &rec, with_label)?;
+            access.strip_hidden(module, &mut record);
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
