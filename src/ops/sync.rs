@@ -4,10 +4,12 @@
 //! `lastModifiedTime` for the next call. Our additions, after vtiger's keys:
 //! `syncToken`, a position in commit order that a client passes back
 //! (`syncToken=`) to get exactly the changes after it, and `syncScope`.
+use std::collections::HashMap;
+
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::records::wire_record;
+use super::records::wire_records;
 use super::{Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
@@ -125,19 +127,6 @@ fn owners(
     }
 }
 
-/// A record as sync shows it to the caller: a query row, without `label`.
-fn sync_row(
-    conn: &Connection,
-    ctx: &Ctx,
-    access: &Access,
-    module: &ModuleDef,
-    id: i64,
-) -> Result<Value, WsError> {
-    let mut v = wire_record(conn, &ctx.registry, access, module, id)?;
-    v.as_object_mut().map(|o| o.shift_remove("label"));
-    Ok(v)
-}
-
 fn ws_id(module: &ModuleDef, id: i64) -> Value {
     WsId::new(module.id_prefix, id).to_string().into()
 }
@@ -187,13 +176,23 @@ fn by_time(
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     if let Some(end) = &end {
         for module in modules {
+            let mut live_ids = Vec::new();
             for (id, live) in changes::changed_between(conn, module, owners, &after, end)? {
                 if live {
-                    updated.push(sync_row(conn, ctx, access, module, id)?);
+                    live_ids.push(id);
                 } else {
                     deleted.push(ws_id(module, id));
                 }
             }
+            // One statement for the module's records, in the window's order.
+            updated.extend(wire_records(
+                conn,
+                &ctx.registry,
+                access,
+                module,
+                &live_ids,
+                false,
+            )?);
         }
     }
     let last = end.as_deref().map(unix_time).unwrap_or(modified_time);
@@ -217,19 +216,38 @@ fn by_token(
     modified_time: i64,
 ) -> Result<Map<String, Value>, WsError> {
     let page = changes::changes_after(conn, modules, owners, token, PAGE)?;
-    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    let mut deleted = Vec::new();
+    // The live records in commit order; loaded a module at a time.
+    let mut live: Vec<(&ModuleDef, i64)> = Vec::new();
     for change in &page {
         let module = ctx
             .registry
             .module(&change.setype)
             .ok_or(WsError::InternalServerError)?;
         match changes::live_owner(conn, module, change.crmid)? {
-            Some(owner) if owners.covers(owner) => {
-                updated.push(sync_row(conn, ctx, access, module, change.crmid)?)
-            }
+            Some(owner) if owners.covers(owner) => live.push((module, change.crmid)),
             _ => deleted.push(ws_id(module, change.crmid)),
         }
     }
+    let mut shown: HashMap<(&str, i64), Value> = HashMap::new();
+    for module in modules {
+        let ids: Vec<i64> = live
+            .iter()
+            .filter(|(m, _)| m.name == module.name)
+            .map(|(_, id)| *id)
+            .collect();
+        for record in wire_records(conn, &ctx.registry, access, module, &ids, false)? {
+            let id = record["id"]
+                .as_str()
+                .and_then(WsId::parse)
+                .map_or(0, |w| w.object);
+            shown.insert((module.name.as_str(), id), record);
+        }
+    }
+    let updated: Vec<Value> = live
+        .iter()
+        .filter_map(|(m, id)| shown.remove(&(m.name.as_str(), *id)))
+        .collect();
     let full = page.len() == PAGE as usize;
     let next = match page.last() {
         Some(last) if full => last.seq,
