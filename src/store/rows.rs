@@ -7,6 +7,27 @@ use rusqlite::{Connection, OptionalExtension};
 use super::tables::{keying, sql_text, stored_columns, table, Keying};
 use crate::registry::ModuleDef;
 
+/// The condition that keeps deleted rows out, for tables that have them.
+fn live_condition(module: &ModuleDef) -> &'static str {
+    if keying(module) == Keying::OwnWithDelete {
+        " AND _deleted = 0"
+    } else {
+        ""
+    }
+}
+
+/// Whether `module` has a live row `id`.
+pub fn exists(conn: &Connection, module: &ModuleDef, id: i64) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE _id = ?1{}",
+        table(module),
+        live_condition(module)
+    );
+    Ok(super::cached_row(conn, &sql, [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Row `id` of `module` as text by field name, or `None` when there is no
 /// such (live) row.
 pub fn load(
@@ -24,11 +45,7 @@ pub fn load(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let live = if keying(module) == Keying::OwnWithDelete {
-        " AND _deleted = 0"
-    } else {
-        ""
-    };
+    let live = live_condition(module);
     super::cached_row(
         conn,
         &format!(

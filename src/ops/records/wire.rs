@@ -7,9 +7,9 @@ use crate::auth::access::Access;
 use crate::error::WsError;
 use crate::registry::{FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
-use crate::store::tables::{keying, table, Keying};
+use crate::store::rows;
+use crate::store::tables::{keying, Keying};
 use crate::store::users::{GROUPS, USERS};
-use crate::store::{cached_row, rows};
 
 /// A user or actor row on the wire. Users: fields in order (never passwords
 /// or access keys), then `id`, no `label` (shared/golden seq 76). Actors:
@@ -67,20 +67,7 @@ pub(super) fn reference_prefix(
         };
         let found = match keying(m) {
             Keying::Shared => records::live_setype(conn, id)?.is_some_and(|s| s == m.name),
-            Keying::OwnWithDelete => cached_row(
-                conn,
-                &format!("SELECT 1 FROM {} WHERE _id = ?1 AND _deleted = 0", table(m)),
-                [id],
-                |_| Ok(()),
-            )
-            .is_ok(),
-            Keying::Own => cached_row(
-                conn,
-                &format!("SELECT 1 FROM {} WHERE _id = ?1", table(m)),
-                [id],
-                |_| Ok(()),
-            )
-            .is_ok(),
+            Keying::OwnWithDelete | Keying::Own => rows::exists(conn, m, id)?,
         };
         if found {
             return Ok(Some(WsId::new(m.id_prefix, id).to_string()));
