@@ -49,7 +49,7 @@ pub struct Store {
 /// a process crash and a power loss alike.
 fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     // Hot statements are prepared once a connection (see cached_row).
-    c.set_prepared_statement_cache_capacity(256);
+    c.set_prepared_statement_cache_capacity(64);
     c.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
