@@ -83,8 +83,7 @@ pub fn resolve<'r>(
             Ok(Target::Record(module, ws.object))
         }
         keyed => {
-            let found = rows::load(conn, module, ws.object)?;
-            if found.is_none() {
+            if !rows::exists(conn, module, ws.object)? {
                 return Err(match keyed {
                     Keying::Own => WsError::RecordNotFound("Record not found".into()),
                     _ => WsError::denied(),
