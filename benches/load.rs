@@ -6,7 +6,8 @@
 //! `cargo bench --bench load -- [--records N] [--requests R] [--concurrency C]`
 //! (defaults: 10000 records, 20000 requests per scenario, concurrency 8).
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
-//! the server's peak RSS. Nothing here fails on speed.
+//! the server's peak RSS; then one client walks the whole sync feed and
+//! prints its first and slowest page. Nothing here fails on speed.
 mod common;
 #[allow(dead_code)]
 #[path = "../tests/api/helpers.rs"]
@@ -362,6 +363,50 @@ fn scenarios(session: &str, records: u64, requests: u64) -> Vec<(&'static str, M
     ]
 }
 
+/// One client reading every change from the start, 100 a page (syncToken,
+/// every owner's records): the first page's latency, the slowest page's,
+/// and their ratio.
+fn sync_walk(port: u16, session: &str) {
+    let mut conn = Conn::open(port);
+    let mut token = "0".to_string();
+    let (mut pages, mut rows) = (0u64, 0u64);
+    let mut first = Duration::ZERO;
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    loop {
+        let query = encode(&[
+            ("operation", "sync"),
+            ("sessionName", session),
+            ("syncToken", &token),
+            ("syncScope", "all"),
+        ]);
+        let t = Instant::now();
+        let answer: serde_json::Value =
+            serde_json::from_str(&conn.call("GET", &query, "")).unwrap();
+        let took = t.elapsed();
+        let result = &answer["result"];
+        assert!(result.is_object(), "sync: {answer}");
+        if pages == 0 {
+            first = took;
+        }
+        slowest = slowest.max(took);
+        pages += 1;
+        rows += result["updated"].as_array().map_or(0, |a| a.len() as u64)
+            + result["deleted"].as_array().map_or(0, |a| a.len() as u64);
+        token = result["syncToken"].as_str().unwrap().to_string();
+        if result["more"] != true {
+            break;
+        }
+    }
+    println!(
+        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, slowest {} µs ({:.1}x)",
+        started.elapsed().as_secs_f64(),
+        first.as_micros(),
+        slowest.as_micros(),
+        slowest.as_secs_f64() / first.as_secs_f64().max(1e-9)
+    );
+}
+
 fn main() {
     let settings = Settings {
         records: arg("--records", 10_000),
@@ -417,6 +462,7 @@ fn main() {
         let f = drive(port, settings.concurrency, settings.requests, make);
         row(name, &f);
     }
+    sync_walk(port, &session);
     println!("\nstripes peak RSS: {:.1} MiB", peak_rss_mib(child.id()));
     let _ = child.kill();
     let _ = child.wait();
