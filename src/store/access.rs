@@ -1,7 +1,7 @@
 //! Roles, profiles, groups and sharing: the tables behind the permission
 //! service (`auth::access`), their defaults (`fixtures/seed/access.json`),
 //! and what the `stripes roles|groups|profiles|sharing` commands change.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Deserialize;
@@ -177,23 +177,30 @@ pub fn groups_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
     rows.collect()
 }
 
-/// The live users of group `group`, however they belong to it.
+/// The live users of any of `groups`, however they belong to them (one
+/// statement, whatever the number of groups).
 pub fn members_of(
     conn: &Connection,
     registry: &Registry,
-    group: i64,
+    groups: &[i64],
 ) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare(&format!(
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; groups.len()].join(", ");
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT u._id FROM {} u LEFT JOIN roles r ON r.roleid = u.roleid
           WHERE u._deleted = 0 AND (
-            u._id IN (SELECT user_id FROM group_members WHERE group_id = ?1)
+            u._id IN (SELECT user_id FROM group_members WHERE group_id IN ({marks}))
             OR EXISTS (SELECT 1 FROM group_roles gr JOIN roles g ON g.roleid = gr.roleid
-                        WHERE gr.group_id = ?1 AND (g.parentrole = r.parentrole
+                        WHERE gr.group_id IN ({marks}) AND (g.parentrole = r.parentrole
                           OR (gr.subordinates = 1 AND r.parentrole LIKE g.parentrole || '::%'))))
           ORDER BY u._id",
         users_table(registry)
     ))?;
-    let rows = stmt.query_map([group], |r| r.get(0))?;
+    let rows = stmt.query_map(params_from_iter(groups.iter().chain(groups.iter())), |r| {
+        r.get(0)
+    })?;
     rows.collect()
 }
 
@@ -304,12 +311,8 @@ pub fn rights_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
     access.sharing = sharing_levels(conn)?.into_iter().collect();
     access.subordinates = users_below(conn, registry, &path)?.into_iter().collect();
     let groups = groups_of(conn, registry, user)?;
-    let mut mates = HashSet::new();
-    for g in &groups {
-        mates.extend(members_of(conn, registry, *g)?);
-    }
+    access.group_mates = members_of(conn, registry, &groups)?.into_iter().collect();
     access.groups = groups.into_iter().collect();
-    access.group_mates = mates;
     Ok(access)
 }
 
