@@ -175,10 +175,22 @@ pub(super) fn log_change(
     owner: i64,
     now: i64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    log_setype_change(conn, id, &module.name, action, owner, now)
+}
+
+/// A change-log row for record `id` of module `setype`.
+fn log_setype_change(
+    conn: &Connection,
+    id: i64,
+    setype: &str,
+    action: &str,
+    owner: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, module.name, action, owner, now],
-    )?;
+    )?
+    .execute(params![id, setype, action, owner, now])?;
     Ok(())
 }
 
@@ -281,12 +293,8 @@ pub fn reassign_all(
             "UPDATE crmentity SET smownerid = ?2, modifiedby = ?3, modifiedtime = ?4 WHERE crmid = ?1",
             params![id, to, user, now_text],
         )?;
-        for (action, owner) in [("reassign", from), ("update", to)] {
-            tx.execute(
-                "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, setype, action, owner, now],
-            )?;
-        }
+        log_setype_change(tx, id, &setype, "reassign", from, now)?;
+        log_setype_change(tx, id, &setype, "update", to, now)?;
     }
     Ok(())
 }

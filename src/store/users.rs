@@ -220,12 +220,23 @@ pub fn set_status(
     name: &str,
     status: &str,
 ) -> rusqlite::Result<bool> {
+    set_by_name(conn, registry, name, "status", status)
+}
+
+/// Sets `column` of live user `name`; false when there is no such user.
+fn set_by_name(
+    conn: &Connection,
+    registry: &Registry,
+    name: &str,
+    column: &str,
+    value: &str,
+) -> rusqlite::Result<bool> {
     let n = conn.execute(
         &format!(
-            "UPDATE {} SET status = ?1 WHERE user_name = ?2 AND _deleted = 0",
+            "UPDATE {} SET \"{column}\" = ?1 WHERE user_name = ?2 AND _deleted = 0",
             users_table(registry)
         ),
-        params![status, name],
+        params![value, name],
     )?;
     Ok(n > 0)
 }
@@ -318,12 +329,5 @@ pub fn set_access_key(
     name: &str,
     key: &str,
 ) -> rusqlite::Result<bool> {
-    let n = conn.execute(
-        &format!(
-            "UPDATE {} SET accesskey = ?1 WHERE user_name = ?2 AND _deleted = 0",
-            users_table(registry)
-        ),
-        params![key, name],
-    )?;
-    Ok(n > 0)
+    set_by_name(conn, registry, name, "accesskey", key)
 }
