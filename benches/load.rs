@@ -4,7 +4,9 @@
 //! actix-web handler answering a fixed envelope with the same worker count.
 //!
 //! `cargo bench --bench load -- [--records N] [--requests R] [--concurrency C]`
-//! (defaults: 10000 records, 20000 requests per scenario, concurrency 8).
+//! (defaults: 10000 records, 20000 requests per scenario, concurrency 8);
+//! `--only TEXT` runs just the scenarios whose name contains TEXT (and skips
+//! the sync walk), for profiling one path.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
 //! the server's peak RSS; then one client walks the whole sync feed and
 //! prints its first and slowest page. Nothing here fails on speed.
@@ -39,6 +41,11 @@ fn arg(name: &str, default: u64) -> u64 {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// `--only TEXT`: run only the scenarios whose name contains TEXT.
+fn only_scenarios() -> Option<String> {
+    std::env::args().skip_while(|a| a != "--only").nth(1)
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -458,11 +465,20 @@ fn main() {
         );
     };
     row("bare actix handler", &bare);
+    let only = only_scenarios();
     for (name, make) in scenarios(&session, settings.records, settings.requests) {
+        if only
+            .as_ref()
+            .is_some_and(|text| !name.contains(text.as_str()))
+        {
+            continue;
+        }
         let f = drive(port, settings.concurrency, settings.requests, make);
         row(name, &f);
     }
-    sync_walk(port, &session);
+    if only.is_none() {
+        sync_walk(port, &session);
+    }
     println!("\nstripes peak RSS: {:.1} MiB", peak_rss_mib(child.id()));
     let _ = child.kill();
     let _ = child.wait();
