@@ -21,6 +21,10 @@ pub struct Config {
     pub workers: usize,
     /// The most rows one query answers (vtiger: 100; clients page by it).
     pub query_max_rows: u64,
+    /// Microseconds a short read may spend in SQLite on the HTTP worker that
+    /// received it before it is run again in the blocking pool; 0 sends
+    /// every request to the pool.
+    pub inline_budget_us: u64,
 }
 
 /// The default listen address, a contract with tools that start us.
@@ -39,6 +43,7 @@ impl Default for Config {
             schema_dir: None,
             workers: 0,
             query_max_rows: 100,
+            inline_budget_us: 1000,
         }
     }
 }

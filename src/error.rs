@@ -48,6 +48,10 @@ pub enum WsError {
     InvalidSyncToken,
     /// convertlead on a lead converted before.
     LeadAlreadyConverted,
+    /// A read run on the HTTP worker ran past its budget and was interrupted
+    /// (see `store::budget`); the front controller runs it again off the
+    /// worker, so clients never see it. Should it escape, it is a store error.
+    Overran,
     /// convertlead could not create one of its records: vtiger reports it
     /// under UNKNOWN_OPERATION, as `<message> : <Module>` (spec §3.3).
     ConversionFailed(String),
@@ -72,7 +76,7 @@ impl WsError {
             WsError::MandatoryFieldsMissing(_) => "MANDATORY_FIELDS_MISSING",
             WsError::ReferenceInvalid(_) => "REFERENCE_INVALID",
             WsError::QuerySyntaxError(_) => "QUERY_SYNTAX_ERROR",
-            WsError::DatabaseQueryError => "DATABASE_QUERY_ERROR",
+            WsError::DatabaseQueryError | WsError::Overran => "DATABASE_QUERY_ERROR",
             WsError::UnknownOperation => "UNKNOWN_OPERATION",
             WsError::OperationNotSupported(_) => "OPERATION_NOT_SUPPORTED",
             WsError::UnknownEntity(_) => "UNKOWN_ENTITY",
@@ -95,7 +99,7 @@ impl WsError {
             WsError::AccessKeyUndefined => "Access key for the user is undefined".into(),
             WsError::InvalidUserCredentials => "Invalid username or password".into(),
             WsError::InvalidIdAttribute => "Id specified is incorrect".into(),
-            WsError::DatabaseQueryError => {
+            WsError::DatabaseQueryError | WsError::Overran => {
                 "Database error while performing requested operation".into()
             }
             WsError::UnknownOperation => "Unknown operation requested".into(),
@@ -144,6 +148,9 @@ impl std::error::Error for WsError {}
 
 impl From<rusqlite::Error> for WsError {
     fn from(e: rusqlite::Error) -> Self {
+        if crate::store::budget::is_interrupt(&e) {
+            return WsError::Overran;
+        }
         WsError::database(e)
     }
 }

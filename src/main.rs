@@ -190,6 +190,10 @@ struct ServeArgs {
     /// The most rows one query answers (vtiger's page: 100).
     #[arg(long, env = "STRIPES_QUERY_MAX_ROWS", default_value_t = 100)]
     query_max_rows: u64,
+    /// Microseconds a short read may run on the HTTP worker before it moves
+    /// to the blocking pool (0 = every request goes to the pool).
+    #[arg(long, env = "STRIPES_INLINE_BUDGET_US", default_value_t = 1000)]
+    inline_budget_us: u64,
 }
 
 /// The serve settings alone, for running with no command.
@@ -261,8 +265,15 @@ fn bound_malloc_arenas() {
 
 fn main() {
     bound_malloc_arenas();
+    // The log goes to stderr from a thread of its own, a batch of lines a
+    // write: one unbuffered write per request cost the server ~9 % of its
+    // CPU under load (perf, BENCHMARKS.md). The guard flushes it at exit.
+    let (log_writer, log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("stripes-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -281,6 +292,8 @@ fn main() {
             administer(conn, registry, admin)
         }),
     };
+    // Every queued log line is out before the process ends.
+    drop(log_guard);
     if let Err(e) = result {
         eprintln!("stripes: {e}");
         std::process::exit(1);
@@ -300,6 +313,7 @@ fn serve(db: &std::path::Path, schema_dir: Option<PathBuf>, args: ServeArgs) -> 
         schema_dir,
         workers: args.workers,
         query_max_rows: args.query_max_rows,
+        inline_budget_us: args.inline_budget_us,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

@@ -43,6 +43,7 @@ impl Application {
             },
             throttle: Throttle::default(),
             query_max_rows: config.query_max_rows.max(1),
+            inline_budget: std::time::Duration::from_micros(config.inline_budget_us),
         });
         let mut server = HttpServer::new(move || {
             App::new()

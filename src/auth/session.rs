@@ -4,8 +4,9 @@ use rand::RngCore;
 use rusqlite::Connection;
 
 use super::{access, now, Caller};
+use crate::error::WsError;
 use crate::registry::Registry;
-use crate::store::{auth_tables, users};
+use crate::store::{auth_tables, users, Store};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -33,29 +34,31 @@ pub fn open(conn: &Connection, policy: SessionPolicy, user_id: i64) -> rusqlite:
 }
 
 /// The caller behind session `name`, if the session is alive and its user
-/// still active; records the activity. Dead sessions are removed.
+/// still active. Dead sessions are removed. The activity is recorded at most
+/// once a second, after the answer if need be: a lost last-seen time only
+/// makes a session expire sooner, never later.
 pub fn resume(
-    conn: &Connection,
+    store: &Store,
     registry: &Registry,
     policy: SessionPolicy,
     name: &str,
-) -> rusqlite::Result<Option<Caller>> {
-    let Some(row) = auth_tables::get_session(conn, name)? else {
+) -> Result<Option<Caller>, WsError> {
+    let conn = store.conn()?;
+    let Some((row, user)) = users::by_session(&conn, registry, name)? else {
         return Ok(None);
     };
     let t = now();
     let expired = t - row.last_seen > policy.idle_secs || t - row.created_at > policy.max_secs;
-    let user = if expired {
-        None
-    } else {
-        users::find_by_id(conn, registry, row.user_id)?
-    };
-    let Some(user) = user.filter(|u| u.active) else {
-        auth_tables::delete_session(conn, name)?;
+    if expired || !user.active {
+        // Removed after the answer: the session is refused either way, and
+        // a removal lost with a full queue is left to the next login's purge.
+        let name = name.to_string();
+        store.write_detached(move |c| auth_tables::delete_session(c, &name));
         return Ok(None);
-    };
+    }
     if t > row.last_seen {
-        auth_tables::touch_session(conn, name, t)?;
+        let name = name.to_string();
+        store.write_detached(move |c| auth_tables::touch_session(c, &name, t));
     }
     let prefix = registry
         .module(users::USERS)
@@ -64,7 +67,7 @@ pub fn resume(
     let access = if user.is_admin {
         access::Access::admin(user.id)
     } else {
-        crate::store::access::rights_of(conn, registry, user.id)?
+        crate::store::access::rights_of(&conn, registry, user.id)?
     };
     Ok(Some(Caller {
         access: std::sync::Arc::new(access),

@@ -7,6 +7,7 @@ use crate::auth::{session, Caller};
 use crate::error::WsError;
 use crate::ops::{self, Ctx, OpCall};
 use crate::registry::HttpType;
+use crate::store::budget;
 
 /// What the request log line needs besides the outcome.
 #[derive(Debug, Default)]
@@ -15,6 +16,22 @@ pub struct Handled {
     pub operation: String,
     /// The authenticated user's name, if any.
     pub user: Option<String>,
+}
+
+/// Runs a short read ([`ops::INLINE`]) right here on the HTTP worker, when a
+/// connection is free and the read fits its budget; `None` when the request
+/// must go to [`handle`] off the worker instead (nothing has been answered
+/// or written then: a read's only side effect, the session's last-seen
+/// time, is idempotent).
+pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Value, WsError>, Handled)> {
+    if ctx.inline_budget.is_zero()
+        || !ops::INLINE.contains(&raw.operation().as_str())
+        || !ctx.store.has_idle_conn()
+    {
+        return None;
+    }
+    let done = budget::within(ctx.inline_budget, || handle(ctx, raw));
+    (done.0 != Err(WsError::Overran)).then_some(done)
 }
 
 /// Runs one request through the checks and the operation. Blocking: call it
@@ -43,13 +60,10 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsEr
     // 3. A sessionName that names no live session fails even on prelogin
     //    operations (salaros/vtwsclib-php sends its old one on re-login).
     let caller: Option<Caller> = match raw.session_name() {
-        Some(name) => {
-            let conn = ctx.store.conn()?;
-            Some(
-                session::resume(&conn, &ctx.registry, ctx.sessions, name)?
-                    .ok_or(WsError::InvalidSessionId)?,
-            )
-        }
+        Some(name) => Some(
+            session::resume(&ctx.store, &ctx.registry, ctx.sessions, name)?
+                .ok_or(WsError::InvalidSessionId)?,
+        ),
         None => None,
     };
     handled.user = caller.as_ref().map(|c| c.user_name.clone());

@@ -56,12 +56,15 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         peer,
     );
     let ctx = ctx.into_inner();
-    let (outcome, handled) = match web::block(move || front::handle(&ctx, &raw)).await {
-        Ok(done) => done,
-        Err(e) => {
-            tracing::error!(cause = %e, "operation panicked or was cancelled");
-            (Err(WsError::InternalServerError), Default::default())
-        }
+    let (outcome, handled) = match front::handle_inline(&ctx, &raw) {
+        Some(done) => done,
+        None => match web::block(move || front::handle(&ctx, &raw)).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(cause = %e, "operation panicked or was cancelled");
+                (Err(WsError::InternalServerError), Default::default())
+            }
+        },
     };
     tracing::info!(
         operation = %handled.operation,

@@ -47,6 +47,9 @@ pub struct Ctx {
     pub throttle: Throttle,
     /// The most rows one query answers.
     pub query_max_rows: u64,
+    /// How long a short read ([`INLINE`]) may spend in SQLite on the HTTP
+    /// worker before it moves to the blocking pool; zero: never inline.
+    pub inline_budget: std::time::Duration,
 }
 
 /// One call of an operation, after the front controller's checks.
@@ -85,6 +88,19 @@ impl OpCall<'_> {
         self.caller.as_ref().ok_or(WsError::AuthenticationRequired)
     }
 }
+
+/// Operations that only read and mostly answer within a millisecond: the
+/// front controller runs them on the HTTP worker that received them, under
+/// a time budget (`store::budget`), instead of handing them to the blocking
+/// pool and back. Writes wait on the writer, so they never run there.
+pub const INLINE: &[&str] = &[
+    "retrieve",
+    "retrieve_inventory",
+    "query",
+    "describe",
+    "listtypes",
+    "relatedtypes",
+];
 
 /// Runs the operation `call.op` names. The only dispatch `match`; an
 /// operation registered in the table but not built yet says so.

@@ -52,7 +52,7 @@ pub struct SessionRow {
 /// What the sessions table keeps of a session name: its md5, so that a copy
 /// of the database does not hand out live sessions (the name is 128 random
 /// bits, so its digest cannot be reversed).
-fn stored_key(token: &str) -> String {
+pub(super) fn stored_key(token: &str) -> String {
     crate::auth::challenge::md5_hex(token)
 }
 

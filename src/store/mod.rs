@@ -4,6 +4,7 @@
 pub mod access;
 pub mod attachments;
 pub mod auth_tables;
+pub mod budget;
 pub mod changes;
 pub mod conversion;
 pub mod inventory;
@@ -50,6 +51,7 @@ pub struct Store {
 fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     // Hot statements are prepared once a connection (see cached_row).
     c.set_prepared_statement_cache_capacity(64);
+    budget::install(c);
     c.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -78,6 +80,8 @@ impl Store {
         let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
         let pool = r2d2::Pool::builder()
             .max_size(8)
+            // SQLite connections do not go stale; no check query a checkout.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
@@ -118,6 +122,21 @@ impl Store {
         E: From<rusqlite::Error> + Send + 'static,
     {
         self.writer.write(work)
+    }
+
+    /// Queues `work` for the next group commit without waiting for it (see
+    /// `Writer::write_detached`); only for writes no client is told of.
+    pub fn write_detached(
+        &self,
+        work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> bool {
+        self.writer.write_detached(work)
+    }
+
+    /// Whether the pool has a connection free right now, so that taking one
+    /// will not wait.
+    pub fn has_idle_conn(&self) -> bool {
+        self.pool.state().idle_connections > 0
     }
 
     /// A connection from the pool. Call it only off the async executor.

@@ -83,6 +83,34 @@ pub fn find_by_id(
     .optional()
 }
 
+/// The session stored under `token` with its user, when the session exists
+/// and its user is not deleted: one statement on every request's path.
+pub fn by_session(
+    conn: &Connection,
+    registry: &Registry,
+    token: &str,
+) -> rusqlite::Result<Option<(super::auth_tables::SessionRow, UserAuth)>> {
+    super::cached_row(
+        conn,
+        &format!(
+            "SELECT {AUTH_COLUMNS}, s.user_id, s.created_at, s.last_seen
+             FROM sessions s JOIN {} u ON u._id = s.user_id AND u._deleted = 0
+             WHERE s.token = ?1",
+            users_table(registry)
+        ),
+        params![super::auth_tables::stored_key(token)],
+        |r| {
+            let session = super::auth_tables::SessionRow {
+                user_id: r.get(6)?,
+                created_at: r.get(7)?,
+                last_seen: r.get(8)?,
+            };
+            Ok((session, auth_row(r)?))
+        },
+    )
+    .optional()
+}
+
 /// The user-profile keys of the 7.x login result, in vtiger's order, as
 /// (result key, Users field) pairs (spec §2.2, shared/golden seq 13).
 const PROFILE_KEYS: &[(&str, &str)] = &[

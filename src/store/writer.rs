@@ -67,6 +67,23 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Queues `work` for the next batch without waiting for it, for
+    /// bookkeeping a request need not wait on (a session's last-seen time).
+    /// When the queue is full the work is dropped: false.
+    pub fn write_detached(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> bool {
+        let job: Job = Box::new(move |conn| {
+            let ok = work(conn).is_ok();
+            let finish: Finish = Box::new(|_| {});
+            (ok, finish)
+        });
+        self.jobs.try_send(job).is_ok()
+    }
+}
+
 /// The writer loop: take what is queued (at least one), run it as one
 /// transaction, commit, answer.
 fn run(mut conn: Connection, queue: Receiver<Job>) {

@@ -502,3 +502,33 @@ fn converted_leads_are_invisible_to_query_and_retrieve() {
     assert_eq!(r["success"], false, "{r}");
     assert_eq!(r["error"]["code"], "ACCESS_DENIED");
 }
+
+/// Reads run on the HTTP worker under a time budget; one that overruns it
+/// is interrupted and answered from the blocking pool instead. With a budget
+/// of one microsecond every statement of any size overruns, so each answer
+/// below comes through that second run, and must be the full, right one.
+#[test]
+fn reads_past_the_inline_budget_are_answered_in_full() {
+    let s = TestServer::spawn_with(|c| c.inline_budget_us = 1);
+    let a = s.admin();
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        ids.push(create_id(
+            &a,
+            "Accounts",
+            json!({"accountname": format!("Acct {i:03}"), "industry": "Banking", "assigned_user_id": "19x1"}),
+        ));
+    }
+    let page = query(
+        &a,
+        "select accountname from Accounts where industry = 'Banking' order by accountname desc limit 10, 50;",
+    );
+    let expected: Vec<String> = (60..110).rev().map(|i| format!("Acct {i:03}")).collect();
+    assert_eq!(names(&page), expected);
+    let count = query(&a, "select count(*) from Accounts;");
+    assert_eq!(count[0]["count"], "120");
+    let r = a.get("retrieve", &[("id", &ids[7])]).json();
+    assert_eq!(r["result"]["accountname"], "Acct 007", "{r}");
+    let d = a.get("describe", &[("elementType", "Accounts")]).json();
+    assert_eq!(d["result"]["name"], "Accounts", "{d}");
+}
