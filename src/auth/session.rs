@@ -43,8 +43,18 @@ pub fn resume(
     policy: SessionPolicy,
     name: &str,
 ) -> Result<Option<Caller>, WsError> {
-    let conn = store.conn()?;
-    let Some((row, user)) = users::by_session(&conn, registry, name)? else {
+    // The session, its user and (for non-admins) their rights: one snapshot.
+    let found = store.read(|conn| -> Result<_, WsError> {
+        let Some((row, user)) = users::by_session(conn, registry, name)? else {
+            return Ok(None);
+        };
+        let access = match user.is_admin {
+            true => access::Access::admin(user.id),
+            false => crate::store::access::rights_of(conn, registry, user.id)?,
+        };
+        Ok(Some((row, user, access)))
+    })?;
+    let Some((row, user, access)) = found else {
         return Ok(None);
     };
     let t = now();
@@ -64,11 +74,6 @@ pub fn resume(
         .module(users::USERS)
         .expect("the registry always has Users")
         .id_prefix;
-    let access = if user.is_admin {
-        access::Access::admin(user.id)
-    } else {
-        crate::store::access::rights_of(&conn, registry, user.id)?
-    };
     Ok(Some(Caller {
         access: std::sync::Arc::new(access),
         user_id: user.id,

@@ -77,23 +77,27 @@ pub fn answer(
     restrict: Option<&translate::Restriction>,
 ) -> Result<Value, WsError> {
     let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict, access)?;
-    let conn = ctx.store.conn()?;
-    let mut stmt = conn.prepare_cached(&plan.sql)?;
+    let full: Vec<Value> = ctx.store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&plan.sql)?;
+        if plan.count {
+            let n: i64 = stmt.query_row(params_from_iter(plan.params.iter()), |r| r.get(0))?;
+            return Ok(vec![json!({"count": n.to_string()})]);
+        }
+        let ids: Vec<i64> = stmt
+            .query_map(params_from_iter(plan.params.iter()), |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match keying(plan.module) {
+            // Query rows carry no label (spec §8.3); one statement a page.
+            Keying::Shared => wire_records(conn, &ctx.registry, access, plan.module, &ids, false),
+            _ => ids
+                .iter()
+                .map(|id| row_to_wire(conn, &ctx.registry, plan.module, *id))
+                .collect(),
+        }
+    })?;
     if plan.count {
-        let n: i64 = stmt.query_row(params_from_iter(plan.params.iter()), |r| r.get(0))?;
-        return Ok(json!([{"count": n.to_string()}]));
+        return Ok(Value::Array(full));
     }
-    let ids: Vec<i64> = stmt
-        .query_map(params_from_iter(plan.params.iter()), |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let full: Vec<Value> = match keying(plan.module) {
-        // Query rows carry no label (spec §8.3); one statement a page.
-        Keying::Shared => wire_records(&conn, &ctx.registry, access, plan.module, &ids, false)?,
-        _ => ids
-            .iter()
-            .map(|id| row_to_wire(&conn, &ctx.registry, plan.module, *id))
-            .collect::<Result<_, _>>()?,
-    };
     let rows: Vec<Value> = full
         .into_iter()
         .map(|v| project(v, plan.columns.as_deref(), plan.module.id_column.as_deref()))

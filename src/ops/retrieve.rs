@@ -28,25 +28,14 @@ impl Params {
 
 /// The record.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let conn = ctx.store.conn()?;
-    // One read transaction for the record, its references and line items:
-    // one consistent snapshot, and one round of file locks, not one a
-    // statement.
-    let snapshot = conn.unchecked_transaction()?;
     let access = &p.caller.access;
-    let record = match resolve(
-        &snapshot,
-        &ctx.registry,
-        access,
-        p.id.as_deref(),
-        Action::View,
-    )? {
-        Target::Record(module, id) => {
-            let record = wire_record(&snapshot, &ctx.registry, access, module, id)?;
-            inventory::with_lines(&snapshot, &ctx.registry, module, id, record)?
+    ctx.store.read(|conn| {
+        match resolve(conn, &ctx.registry, access, p.id.as_deref(), Action::View)? {
+            Target::Record(module, id) => {
+                let record = wire_record(conn, &ctx.registry, access, module, id)?;
+                inventory::with_lines(conn, &ctx.registry, module, id, record)
+            }
+            Target::Row(module, id) => row_to_wire(conn, &ctx.registry, module, id),
         }
-        Target::Row(module, id) => row_to_wire(&snapshot, &ctx.registry, module, id)?,
-    };
-    snapshot.finish()?;
-    Ok(record)
+    })
 }

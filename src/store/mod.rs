@@ -139,6 +139,23 @@ impl Store {
         self.pool.state().idle_connections > 0
     }
 
+    /// Runs `work` on a pooled connection inside one read transaction: one
+    /// consistent snapshot for all its statements, and one round of SQLite's
+    /// file and shared-memory locks instead of one a statement.
+    pub fn read<T, E>(
+        &self,
+        work: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<rusqlite::Error> + From<r2d2::Error>,
+    {
+        let conn = self.conn()?;
+        let snapshot = conn.unchecked_transaction()?;
+        let out = work(&snapshot)?;
+        snapshot.finish()?;
+        Ok(out)
+    }
+
     /// A connection from the pool. Call it only off the async executor.
     pub fn conn(&self) -> Result<Conn, r2d2::Error> {
         self.pool.get()
