@@ -158,7 +158,8 @@ fn next_auto_number(
     let Some(an) = &module.auto_number else {
         return Ok(None);
     };
-    let n: i64 = conn.query_row(
+    let n: i64 = super::cached_row(
+        conn,
         "INSERT INTO auto_numbers (module, next) VALUES (?1, 2)
          ON CONFLICT (module) DO UPDATE SET next = next + 1 RETURNING next - 1",
         params![module.name],
@@ -214,11 +215,11 @@ pub fn insert_in(
     } else {
         ""
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO crmentity (setype, smownerid, smcreatorid, modifiedby, createdtime, modifiedtime, source)
          VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)",
-        params![module.name, owner, user, now_text, source],
-    )?;
+    )?
+    .execute(params![module.name, owner, user, now_text, source])?;
     let id = tx.last_insert_rowid();
     let mut values = w.values.clone();
     if let Some((field, number)) = next_auto_number(tx, module)? {
@@ -231,10 +232,8 @@ pub fn insert_in(
     values.extend(derived);
     super::rows::insert(tx, module, Some(id), &values)?;
     let label = compute_label(module, &values.into_iter().collect());
-    tx.execute(
-        "UPDATE crmentity SET label = ?1 WHERE crmid = ?2",
-        params![label, id],
-    )?;
+    tx.prepare_cached("UPDATE crmentity SET label = ?1 WHERE crmid = ?2")?
+        .execute(params![label, id])?;
     log_change(tx, id, module, "create", owner, now)?;
     Ok(id)
 }
@@ -257,10 +256,10 @@ pub fn update_in(
     stored.values.extend(derived);
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE crmentity SET smownerid = ?1, modifiedby = ?2, modifiedtime = ?3, label = ?4 WHERE crmid = ?5",
-        params![owner, user, now_text, label, id],
-    )?;
+    )?
+    .execute(params![owner, user, now_text, label, id])?;
     if owner != stored.owner {
         // The old owner's feed must hear that the record left it.
         log_change(tx, id, module, "reassign", stored.owner, now)?;

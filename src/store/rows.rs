@@ -80,14 +80,13 @@ pub fn insert(
         args.push(value.clone().map(Sql::Text).unwrap_or(Sql::Null));
     }
     let marks = vec!["?"; columns.len()].join(", ");
-    conn.execute(
-        &format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            table(module),
-            columns.join(", ")
-        ),
-        rusqlite::params_from_iter(args),
-    )?;
+    // Prepared once per module and set of columns (the writer's cache).
+    conn.prepare_cached(&format!(
+        "INSERT INTO {} ({}) VALUES ({marks})",
+        table(module),
+        columns.join(", ")
+    ))?
+    .execute(rusqlite::params_from_iter(args))?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -107,14 +106,12 @@ pub fn update(
         .map(|(_, v)| v.clone().map(Sql::Text).unwrap_or(Sql::Null))
         .collect();
     args.push(Sql::Integer(id));
-    conn.execute(
-        &format!(
-            "UPDATE {} SET {} WHERE _id = ?",
-            table(module),
-            sets.join(", ")
-        ),
-        rusqlite::params_from_iter(args),
-    )?;
+    conn.prepare_cached(&format!(
+        "UPDATE {} SET {} WHERE _id = ?",
+        table(module),
+        sets.join(", ")
+    ))?
+    .execute(rusqlite::params_from_iter(args))?;
     Ok(())
 }
 

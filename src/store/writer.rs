@@ -84,6 +84,13 @@ impl Writer {
     }
 }
 
+/// Runs a statement parsed once a connection: each write takes a savepoint,
+/// and parsing it anew each time cost the writer thread a sixth of its time.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// The writer loop: take what is queued (at least one), run it as one
 /// transaction, commit, answer.
 fn run(mut conn: Connection, queue: Receiver<Job>) {
@@ -101,17 +108,17 @@ fn run(mut conn: Connection, queue: Receiver<Job>) {
             // A job dropped unanswered (the batch failed before it ran, or
             // it panicked) drops its reply channel: its request gets an error.
             for job in batch.drain(..) {
-                tx.execute_batch("SAVEPOINT job")?;
+                run_cached(&tx, "SAVEPOINT job")?;
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
                 match ran {
                     Ok((true, finish)) => finishers.push(finish),
                     Ok((false, finish)) => {
                         finishers.push(finish);
-                        tx.execute_batch("ROLLBACK TO job")?;
+                        run_cached(&tx, "ROLLBACK TO job")?;
                     }
-                    Err(_) => tx.execute_batch("ROLLBACK TO job")?,
+                    Err(_) => run_cached(&tx, "ROLLBACK TO job")?,
                 }
-                tx.execute_batch("RELEASE job")?;
+                run_cached(&tx, "RELEASE job")?;
             }
             tx.commit()
         })();
