@@ -22,7 +22,10 @@ pub struct Handled {
 /// connection is free and the read fits its budget; `None` when the request
 /// must go to [`handle`] off the worker instead (nothing has been answered
 /// or written then: a read's only side effect, the session's last-seen
-/// time, is idempotent).
+/// time, is idempotent). The one, measured exception to keeping SQLite in
+/// `web::block` (STYLE rule 7): the hop there and back halved retrieve's
+/// throughput (BENCHMARKS.md), and the budget bounds what a worker can be
+/// held up by.
 pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Value, WsError>, Handled)> {
     if ctx.inline_budget.is_zero()
         || !ops::INLINE.contains(&raw.operation().as_str())
