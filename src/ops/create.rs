@@ -42,8 +42,8 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         access: &p.caller.access,
         creating: true,
     };
-    let mut conn = ctx.store.conn()?;
     if keying(module) != Keying::Shared {
+        let mut conn = ctx.store.conn()?;
         // One immediate transaction: the id, the name check and the insert
         // cannot interleave with another writer's.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -51,23 +51,27 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         tx.commit()?;
         return Ok(created);
     }
-    let mut write = read_element(
-        &conn,
-        &ctx.registry,
-        writer,
-        module,
-        &p.element,
-        Mandatory::All,
-    )?;
-    // Inventory records need their lines (checked after the fields, as vtiger).
-    let lines = match module.line_items {
-        Some(_) => Some(
-            inventory::read_lines(&conn, &ctx.registry, &p.element)?
-                .filter(|lines| !lines.is_empty())
-                .ok_or_else(inventory::missing)?,
-        ),
-        None => None,
-    };
+    // The checks read one snapshot (one round of SQLite's locks).
+    let (mut write, lines) = ctx.store.read(|conn| {
+        let write = read_element(
+            conn,
+            &ctx.registry,
+            writer,
+            module,
+            &p.element,
+            Mandatory::All,
+        )?;
+        // Inventory records need their lines (checked after the fields, as vtiger).
+        let lines = match module.line_items {
+            Some(_) => Some(
+                inventory::read_lines(conn, &ctx.registry, &p.element)?
+                    .filter(|lines| !lines.is_empty())
+                    .ok_or_else(inventory::missing)?,
+            ),
+            None => None,
+        };
+        Ok::<_, WsError>((write, lines))
+    })?;
     let uploads = files::accepted(module, &p.files);
     files::describe(module, &mut write, &uploads)?;
     let uploads: Vec<(String, Upload)> = uploads
@@ -88,8 +92,10 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         files::store(tx, id, &uploads, now)?;
         Ok::<_, WsError>(id)
     })?;
-    let record = wire_record(&conn, &ctx.registry, &p.caller.access, module, id)?;
-    inventory::with_lines(&conn, &ctx.registry, module, id, record)
+    ctx.store.read(|conn| {
+        let record = wire_record(conn, &ctx.registry, &p.caller.access, module, id)?;
+        inventory::with_lines(conn, &ctx.registry, module, id, record)
+    })
 }
 
 /// A user or an actor row. Users get an access key and share their id

@@ -14,6 +14,8 @@ use super::{Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
+use crate::registry::ModuleDef;
+use crate::store::records::RecordWrite;
 use crate::store::{auth_tables, records, rows, users};
 
 /// update's parameters (also revise's: they differ only in the mandatory rule).
@@ -37,26 +39,49 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     apply(ctx, p, Mandatory::All)
 }
 
+/// What the checks found: a record with its checked values and lines, or
+/// a user or actor row.
+enum Checked<'r> {
+    Record(
+        &'r ModuleDef,
+        i64,
+        RecordWrite,
+        Option<Vec<inventory::Line>>,
+    ),
+    Row(&'r ModuleDef, i64),
+}
+
 /// Resolves the element's `id`, checks the element and writes it.
 pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsError> {
-    let mut conn = ctx.store.conn()?;
     let id = p.element.get("id").and_then(Value::as_str);
     let access = &p.caller.access;
     let writer = Writer {
         access,
         creating: false,
     };
-    match resolve(&conn, &ctx.registry, access, id, Action::Edit)? {
-        Target::Record(module, id) => {
-            let write = read_element(&conn, &ctx.registry, writer, module, &p.element, mandatory)?;
-            // Inventory lines: replaced when sent, kept when not.
-            let lines = match module.line_items {
-                Some(_) => inventory::read_lines(&conn, &ctx.registry, &p.element)?,
-                None => None,
-            };
-            if lines.as_ref().is_some_and(Vec::is_empty) {
-                return Err(inventory::missing());
-            }
+    // The checks read one snapshot (one round of SQLite's locks).
+    let checked = ctx.store.read(|conn| {
+        Ok::<_, WsError>(
+            match resolve(conn, &ctx.registry, access, id, Action::Edit)? {
+                Target::Record(module, id) => {
+                    let write =
+                        read_element(conn, &ctx.registry, writer, module, &p.element, mandatory)?;
+                    // Inventory lines: replaced when sent, kept when not.
+                    let lines = match module.line_items {
+                        Some(_) => inventory::read_lines(conn, &ctx.registry, &p.element)?,
+                        None => None,
+                    };
+                    if lines.as_ref().is_some_and(Vec::is_empty) {
+                        return Err(inventory::missing());
+                    }
+                    Checked::Record(module, id, write, lines)
+                }
+                Target::Row(module, id) => Checked::Row(module, id),
+            },
+        )
+    })?;
+    match checked {
+        Checked::Record(module, id, write, lines) => {
             let (now, now_text) = now_pair();
             let (registry, name, user) =
                 (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
@@ -69,10 +94,13 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 }
                 Ok::<_, WsError>(())
             })?;
-            let record = wire_record(&conn, &ctx.registry, access, module, id)?;
-            inventory::with_lines(&conn, &ctx.registry, module, id, record)
+            ctx.store.read(|conn| {
+                let record = wire_record(conn, &ctx.registry, access, module, id)?;
+                inventory::with_lines(conn, &ctx.registry, module, id, record)
+            })
         }
-        Target::Row(module, id) => {
+        Checked::Row(module, id) => {
+            let mut conn = ctx.store.conn()?;
             let mut write = read_element(
                 &conn,
                 &ctx.registry,

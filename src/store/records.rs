@@ -215,25 +215,25 @@ pub fn insert_in(
     } else {
         ""
     };
-    tx.prepare_cached(
-        "INSERT INTO crmentity (setype, smownerid, smcreatorid, modifiedby, createdtime, modifiedtime, source)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)",
-    )?
-    .execute(params![module.name, owner, user, now_text, source])?;
-    let id = tx.last_insert_rowid();
     let mut values = w.values.clone();
     if let Some((field, number)) = next_auto_number(tx, module)? {
         values.retain(|(f, _)| *f != field);
         values.push((field, Some(number)));
     }
-    let known: HashMap<String, Option<String>> = values.iter().cloned().collect();
+    let mut known: HashMap<String, Option<String>> = values.iter().cloned().collect();
     let derived = derived_values(module, &known);
     values.retain(|(f, _)| !derived.iter().any(|(d, _)| d == f));
+    known.extend(derived.iter().cloned());
     values.extend(derived);
+    // The label is known before the row exists: one insert, no update after.
+    let label = compute_label(module, &known);
+    tx.prepare_cached(
+        "INSERT INTO crmentity (setype, smownerid, smcreatorid, modifiedby, createdtime, modifiedtime, source, label)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6)",
+    )?
+    .execute(params![module.name, owner, user, now_text, source, label])?;
+    let id = tx.last_insert_rowid();
     super::rows::insert(tx, module, Some(id), &values)?;
-    let label = compute_label(module, &values.into_iter().collect());
-    tx.prepare_cached("UPDATE crmentity SET label = ?1 WHERE crmid = ?2")?
-        .execute(params![label, id])?;
     log_change(tx, id, module, "create", owner, now)?;
     Ok(id)
 }
