@@ -3,6 +3,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod cli;
+mod clients;
 mod concurrency;
 mod convertlead;
 mod crash;
