@@ -12,6 +12,7 @@ mod errors;
 mod files;
 mod fuzz_corpus;
 mod golden;
+mod golden_replay;
 mod helpers;
 mod inventory;
 mod meta;
