@@ -239,7 +239,7 @@ fn recorded_record_exchanges_replay_identically() {
 
 /// Sends a recorded request again: its query string, and its form body
 /// when it was a POST.
-fn send_recorded(
+pub(crate) fn send_recorded(
     port: u16,
     post: bool,
     query: &[(String, String)],

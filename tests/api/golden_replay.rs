@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::golden::send_recorded;
 use crate::helpers::*;
 
 type Map = HashMap<String, String>;
@@ -194,7 +195,7 @@ fn every_recorded_exchange_replays_as_listed() {
                 .unwrap_or_default()
         };
         let (query, form) = (fix(&req["query"]), fix(&req["form"]));
-        let r = send(s.port, req["method"].as_str().unwrap(), &query, &form);
+        let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
         let recorded = patched.get(&seq).unwrap_or(step);
         let their_body = recorded["response"]["body"].as_str().unwrap();
         let (status, detail) = match (serde_json::from_str::<Value>(their_body), r.status) {
@@ -288,32 +289,4 @@ fn every_recorded_exchange_replays_as_listed() {
         "outcomes changed:\n{}",
         changed.join("\n")
     );
-}
-
-/// Sends a recorded request again, as recorded: the query string always,
-/// the form body for POST.
-fn send(
-    port: u16,
-    method: &str,
-    query: &[(String, String)],
-    form: &[(String, String)],
-) -> Response {
-    let encoded = |v: &[(String, String)]| -> String {
-        let p: Vec<(&str, &str)> = v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        encode(&p)
-    };
-    let target = match query.is_empty() {
-        true => "/webservice.php".to_string(),
-        false => format!("/webservice.php?{}", encoded(query)),
-    };
-    match method {
-        "POST" => raw_http(
-            port,
-            "POST",
-            &target,
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            encoded(form).as_bytes(),
-        ),
-        other => raw_http(port, other, &target, &[], b""),
-    }
 }
