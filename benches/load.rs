@@ -379,6 +379,8 @@ fn sync_walk(port: u16, session: &str) {
     let (mut pages, mut rows) = (0u64, 0u64);
     let mut first = Duration::ZERO;
     let mut slowest = Duration::ZERO;
+    let mut slowest_page = 0u64;
+    let mut took_all = Vec::new();
     let started = Instant::now();
     loop {
         let query = encode(&[
@@ -396,7 +398,11 @@ fn sync_walk(port: u16, session: &str) {
         if pages == 0 {
             first = took;
         }
-        slowest = slowest.max(took);
+        if took > slowest {
+            slowest = took;
+            slowest_page = pages;
+        }
+        took_all.push(took);
         pages += 1;
         rows += result["updated"].as_array().map_or(0, |a| a.len() as u64)
             + result["deleted"].as_array().map_or(0, |a| a.len() as u64);
@@ -405,10 +411,14 @@ fn sync_walk(port: u16, session: &str) {
             break;
         }
     }
+    took_all.sort();
+    let p99 = took_all[(took_all.len() * 99 / 100).min(took_all.len() - 1)];
     println!(
-        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, slowest {} µs ({:.1}x)",
+        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, p99 {} µs ({:.1}x), slowest {} µs ({:.1}x, page {slowest_page})",
         started.elapsed().as_secs_f64(),
         first.as_micros(),
+        p99.as_micros(),
+        p99.as_secs_f64() / first.as_secs_f64().max(1e-9),
         slowest.as_micros(),
         slowest.as_secs_f64() / first.as_secs_f64().max(1e-9)
     );
