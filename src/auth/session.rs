@@ -17,6 +17,15 @@ pub struct SessionPolicy {
     pub max_secs: i64,
 }
 
+/// How stale a session's stored last-seen time may get before a request
+/// refreshes it: a sixtieth of the idle limit, 1 to 60 seconds. Each refresh
+/// is a write, and a write makes every pooled connection reload its page
+/// cache, a ~19 ms stall in the middle of a sync walk (BENCHMARKS.md). A
+/// session may so expire up to that much early, never late.
+fn touch_every(policy: SessionPolicy) -> i64 {
+    (policy.idle_secs / 60).clamp(1, 60)
+}
+
 /// A new session name: 128 random bits as 32 lowercase hex characters.
 pub fn new_session_name() -> String {
     let mut bytes = [0u8; 16];
@@ -35,8 +44,8 @@ pub fn open(conn: &Connection, policy: SessionPolicy, user_id: i64) -> rusqlite:
 
 /// The caller behind session `name`, if the session is alive and its user
 /// still active. Dead sessions are removed. The activity is recorded at most
-/// once a second, after the answer if need be: a lost last-seen time only
-/// makes a session expire sooner, never later.
+/// every [`touch_every`], after the answer if need be: a lost last-seen time
+/// only makes a session expire sooner, never later.
 pub fn resume(
     store: &Store,
     registry: &Registry,
@@ -66,7 +75,7 @@ pub fn resume(
         store.write_detached(move |c| auth_tables::delete_session(c, &name));
         return Ok(None);
     }
-    if t > row.last_seen {
+    if t - row.last_seen >= touch_every(policy) {
         let name = name.to_string();
         store.write_detached(move |c| auth_tables::touch_session(c, &name, t));
     }

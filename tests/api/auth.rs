@@ -357,6 +357,19 @@ fn an_idle_session_expires_with_invalid_sessionid() {
 }
 
 #[test]
+fn a_session_in_use_outlives_its_idle_limit() {
+    let s = TestServer::spawn_with(|c| c.session_idle_secs = 2);
+    let c = s.admin();
+    // Used every 1.2 s for 4.8 s: never 2 s idle, so never expired, though
+    // the last-seen time is refreshed only once a second at this limit.
+    for _ in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let r = c.get("listtypes", &[]).json();
+        assert_eq!(r["success"], true, "{r}");
+    }
+}
+
+#[test]
 fn a_session_past_its_absolute_lifetime_expires() {
     let s = TestServer::spawn();
     let c = s.admin();
