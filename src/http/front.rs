@@ -33,7 +33,15 @@ pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Value, WsErr
     {
         return None;
     }
-    let done = budget::within(ctx.inline_budget, || handle(ctx, raw));
+    // A panic answers like one in the blocking pool does (web::block turns
+    // it into an error there): an envelope, never a dropped connection.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        budget::within(ctx.inline_budget, || handle(ctx, raw))
+    }));
+    let done = ran.unwrap_or_else(|_| {
+        tracing::error!("operation panicked");
+        (Err(WsError::InternalServerError), Handled::default())
+    });
     (done.0 != Err(WsError::Overran)).then_some(done)
 }
 
