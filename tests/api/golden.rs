@@ -50,31 +50,18 @@ fn recorded_vtiger_exchanges_replay_identically() {
             continue;
         };
         let req = &step["request"];
-        let fix = |pairs: &Value| -> Vec<(String, String)> {
-            pairs
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|p| {
-                            let (k, mut v) = (
-                                p[0].as_str().unwrap().to_string(),
-                                p[1].as_str().unwrap().to_string(),
-                            );
-                            if k == "sessionName" && v == golden_session {
-                                v = session
-                                    .clone()
-                                    .expect("logged in before the session is used");
-                            }
-                            if k == "accessKey"
-                                && v == md5_hex(&format!("{golden_token}{golden_key}"))
-                            {
-                                v = md5_hex(&format!("{token}{golden_key}"));
-                            }
-                            (k, v)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+        let fix = |pairs: &Value| {
+            recorded_pairs(pairs, |k, v| {
+                if k == "sessionName" && v == golden_session {
+                    return session
+                        .clone()
+                        .expect("logged in before the session is used");
+                }
+                if k == "accessKey" && v == md5_hex(&format!("{golden_token}{golden_key}")) {
+                    return md5_hex(&format!("{token}{golden_key}"));
+                }
+                v.to_string()
+            })
         };
         let query = fix(&req["query"]);
         let form = fix(&req["form"]);
@@ -176,23 +163,11 @@ fn recorded_record_exchanges_replay_identically() {
     for step in golden_lines("vtiger-8.2-records.jsonl") {
         let seq = step["seq"].as_u64().unwrap();
         let req = &step["request"];
-        let pairs = |v: &Value| -> Vec<(String, String)> {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|p| {
-                            let k = p[0].as_str().unwrap().to_string();
-                            let v = p[1].as_str().unwrap();
-                            let v = if k == "sessionName" {
-                                session.clone()
-                            } else {
-                                map_param(&k, v, &ids)
-                            };
-                            (k, v)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+        let pairs = |v: &Value| {
+            recorded_pairs(v, |k, v| match k {
+                "sessionName" => session.clone(),
+                _ => map_param(k, v, &ids),
+            })
         };
         let query = pairs(&req["query"]);
         let form = pairs(&req["form"]);
@@ -235,6 +210,25 @@ fn recorded_record_exchanges_replay_identically() {
             step["label"]
         );
     }
+}
+
+/// A recorded request's `query` or `form` pairs, each value passed through
+/// `value(key, recorded value)` (ids, sessions and keys of this run).
+pub(crate) fn recorded_pairs(
+    pairs: &Value,
+    mut value: impl FnMut(&str, &str) -> String,
+) -> Vec<(String, String)> {
+    pairs
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    let k = p[0].as_str().unwrap();
+                    (k.to_string(), value(k, p[1].as_str().unwrap()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Sends a recorded request again: its query string, and its form body

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::golden::send_recorded;
+use crate::golden::{recorded_pairs, send_recorded};
 use crate::helpers::*;
 
 type Map = HashMap<String, String>;
@@ -171,28 +171,16 @@ fn every_recorded_exchange_replays_as_listed() {
     for step in &steps {
         let seq = step["seq"].as_u64().unwrap();
         let req = &step["request"];
-        let fix = |pairs: &Value| -> Vec<(String, String)> {
-            pairs
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|p| {
-                            let k = p[0].as_str().unwrap().to_string();
-                            let v = p[1].as_str().unwrap();
-                            let v = match k.as_str() {
-                                "sessionName" => sessions.get(v).cloned().unwrap_or(v.into()),
-                                "accessKey" => tokens
-                                    .iter()
-                                    .find(|(theirs, _)| md5_hex(&format!("{theirs}{key}")) == v)
-                                    .map(|(_, ours)| md5_hex(&format!("{ours}{key}")))
-                                    .unwrap_or(v.into()),
-                                _ => map_ids_in_text(v, &ids),
-                            };
-                            (k, v)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+        let fix = |pairs: &Value| {
+            recorded_pairs(pairs, |k, v| match k {
+                "sessionName" => sessions.get(v).cloned().unwrap_or(v.into()),
+                "accessKey" => tokens
+                    .iter()
+                    .find(|(theirs, _)| md5_hex(&format!("{theirs}{key}")) == v)
+                    .map(|(_, ours)| md5_hex(&format!("{ours}{key}")))
+                    .unwrap_or(v.into()),
+                _ => map_ids_in_text(v, &ids),
+            })
         };
         let (query, form) = (fix(&req["query"]), fix(&req["form"]));
         let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
