@@ -1,6 +1,6 @@
 //! Sessions and login challenges. They live in SQLite so that a restart does
 //! not log every client out.
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 /// Most live challenge tokens kept for one user; the oldest go first.
 pub const LIVE_TOKENS_PER_USER: i64 = 16;
@@ -68,23 +68,6 @@ pub fn insert_session(
         params![stored_key(token), user_id, now],
     )?;
     Ok(())
-}
-
-/// The session called `token`, if stored.
-pub fn get_session(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
-    super::cached_row(
-        conn,
-        "SELECT user_id, created_at, last_seen FROM sessions WHERE token = ?1",
-        params![stored_key(token)],
-        |r| {
-            Ok(SessionRow {
-                user_id: r.get(0)?,
-                created_at: r.get(1)?,
-                last_seen: r.get(2)?,
-            })
-        },
-    )
-    .optional()
 }
 
 /// Records activity on a session.
