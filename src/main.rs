@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use stripes::auth::access::{FieldAccess, Sharing};
+use stripes::auth::access::{FieldAccess, Scopes, Sharing};
 use stripes::config::{Config, DEFAULT_DB, DEFAULT_LISTEN};
 use stripes::startup::Application;
 use stripes::store::access;
@@ -52,6 +52,85 @@ enum Command {
         #[command(subcommand)]
         command: SharingCommand,
     },
+    /// API tokens: credentials for scripts, sent instead of a session.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// OAuth2 clients allowed to use POST /oauth/token.
+    Oauth {
+        #[command(subcommand)]
+        command: OauthCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Make a token for a user and print it (shown only now).
+    Create {
+        /// The user it acts as (login name).
+        user: String,
+        /// A name to recognise it by in the list.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// How long it works: e.g. 90d, 12h, 30m, 3600s (default: until revoked).
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<i64>,
+        /// Allow reading only.
+        #[arg(long)]
+        read_only: bool,
+        /// Reach only this module (repeat for several; default: all).
+        #[arg(long = "module")]
+        modules: Vec<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by its id (from the list).
+    Revoke {
+        /// The token's id.
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum OauthCommand {
+    /// Register a client and print its id and secret (shown only now).
+    AddClient {
+        /// A name for it.
+        name: String,
+        /// The scopes it may ask for: read, write, delete (comma-separated).
+        #[arg(long, default_value = "read,write,delete")]
+        scopes: String,
+    },
+    /// List clients.
+    ListClients,
+    /// Remove a client and revoke every token issued to it.
+    RemoveClient {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+/// `90d`, `12h`, `30m`, `45s` or plain seconds, in seconds.
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let (digits, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{text}: expected a number and s, m, h or d"))?;
+    let unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text}: the unit must be s, m, h or d")),
+    };
+    n.checked_mul(unit)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{text}: must be positive"))
 }
 
 #[derive(Subcommand)]
@@ -404,6 +483,8 @@ fn administer(
         Command::Groups { command } => groups(conn, registry, command),
         Command::Profiles { command } => profiles(conn, registry, command),
         Command::Sharing { command } => sharing(conn, registry, command),
+        Command::Tokens { command } => api_tokens(conn, registry, command),
+        Command::Oauth { command } => oauth(conn, command),
         Command::Serve(_) => unreachable!("serve is handled before"),
     }
 }
@@ -666,6 +747,104 @@ fn sharing(
             })?;
             access::set_sharing(conn, &m.name, level).map_err(|e| e.to_string())?;
             println!("{}: {}", m.name, level.name());
+        }
+    }
+    Ok(())
+}
+
+fn api_tokens(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    command: TokensCommand,
+) -> Result<(), String> {
+    let user_id = |name: &str| -> Result<i64, String> {
+        store::users::find_by_name(conn, registry, name)
+            .map_err(|e| e.to_string())?
+            .map(|u| u.id)
+            .ok_or_else(|| format!("no user called {name}"))
+    };
+    match command {
+        TokensCommand::Create {
+            user,
+            label,
+            expires_in,
+            read_only,
+            modules,
+        } => {
+            let mut names = Vec::new();
+            for m in &modules {
+                let module = registry
+                    .module(m)
+                    .ok_or_else(|| format!("{m} is not a module"))?;
+                names.push(module.name.clone());
+            }
+            let now = stripes::auth::now();
+            let scopes = match read_only {
+                true => Scopes::READ_ONLY,
+                false => Scopes::ALL,
+            };
+            let new = store::tokens::NewToken {
+                user_id: user_id(&user)?,
+                kind: store::tokens::Kind::Api,
+                label: &label,
+                scopes,
+                modules: (!names.is_empty()).then_some(names.as_slice()),
+                client_id: None,
+                expires_at: expires_in.map(|s| now + s),
+            };
+            let (id, token) = store::tokens::insert(conn, &new, now).map_err(|e| e.to_string())?;
+            println!("token {id} for {user}: {token}");
+        }
+        TokensCommand::List { user } => {
+            let user = user.as_deref().map(user_id).transpose()?;
+            for t in store::tokens::list(conn, registry, user).map_err(|e| e.to_string())? {
+                let expires = t
+                    .expires_at
+                    .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+                    .map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "never".into());
+                let state = if t.revoked { "revoked" } else { "live" };
+                let modules = if t.modules.is_empty() {
+                    "all modules"
+                } else {
+                    &t.modules
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{modules}\texpires {expires}\t{state}",
+                    t.id, t.user_name, t.kind, t.label, t.scopes
+                );
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            if !store::tokens::revoke(conn, id).map_err(|e| e.to_string())? {
+                return Err(format!("no token {id}"));
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn oauth(conn: &rusqlite::Connection, command: OauthCommand) -> Result<(), String> {
+    match command {
+        OauthCommand::AddClient { name, scopes } => {
+            let scopes = Scopes::parse(&scopes)
+                .filter(|s| s.read || s.write || s.delete)
+                .ok_or_else(|| format!("{scopes}: scopes are read, write and delete"))?;
+            let (id, secret) = store::tokens::add_client(conn, &name, scopes, stripes::auth::now())
+                .map_err(|e| e.to_string())?;
+            println!("client {name}: client_id {id} client_secret {secret}");
+        }
+        OauthCommand::ListClients => {
+            for c in store::tokens::clients(conn).map_err(|e| e.to_string())? {
+                println!("{}\t{}\t{}", c.client_id, c.name, c.scopes.text());
+            }
+        }
+        OauthCommand::RemoveClient { client_id } => {
+            if !store::tokens::remove_client(conn, &client_id).map_err(|e| e.to_string())? {
+                return Err(format!("no client {client_id}"));
+            }
+            println!("client {client_id} removed; its tokens are revoked");
         }
     }
     Ok(())

@@ -28,6 +28,124 @@ pub enum Action {
     Delete,
 }
 
+/// The scopes a credential may carry (OAuth2's `scope`, an API token's
+/// read-only flag): what kinds of action it allows at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    /// Read records and metadata.
+    pub read: bool,
+    /// Create and change records and links.
+    pub write: bool,
+    /// Delete records.
+    pub delete: bool,
+}
+
+impl Scopes {
+    /// Every scope.
+    pub const ALL: Scopes = Scopes {
+        read: true,
+        write: true,
+        delete: true,
+    };
+    /// Reading only.
+    pub const READ_ONLY: Scopes = Scopes {
+        read: true,
+        write: false,
+        delete: false,
+    };
+
+    /// Parses `read write delete` (space- or comma-separated); `None` for an
+    /// unknown word.
+    pub fn parse(text: &str) -> Option<Scopes> {
+        let mut scopes = Scopes {
+            read: false,
+            write: false,
+            delete: false,
+        };
+        for word in text.split([' ', ',']).filter(|w| !w.is_empty()) {
+            match word {
+                "read" => scopes.read = true,
+                "write" => scopes.write = true,
+                "delete" => scopes.delete = true,
+                _ => return None,
+            }
+        }
+        Some(scopes)
+    }
+
+    /// The canonical text: the scopes held, space-separated, in a fixed order.
+    pub fn text(self) -> String {
+        [
+            (self.read, "read"),
+            (self.write, "write"),
+            (self.delete, "delete"),
+        ]
+        .iter()
+        .filter(|(held, _)| *held)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
+    /// Whether a scope named as in `schema/operations.json` is held.
+    pub fn holds(self, scope: &str) -> bool {
+        match scope {
+            "read" => self.read,
+            "write" => self.write,
+            "delete" => self.delete,
+            _ => false,
+        }
+    }
+
+    /// Whether these scopes allow `action`.
+    pub fn allow(self, action: Action) -> bool {
+        match action {
+            Action::View => self.read,
+            Action::Create | Action::Edit => self.write,
+            Action::Delete => self.delete,
+        }
+    }
+
+    /// What both allow.
+    pub fn intersect(self, other: Scopes) -> Scopes {
+        Scopes {
+            read: self.read && other.read,
+            write: self.write && other.write,
+            delete: self.delete && other.delete,
+        }
+    }
+}
+
+/// What a credential narrower than its user allows: an API token's scopes
+/// and module allow-list, an OAuth2 token's scopes. It only ever takes away
+/// from the user's own rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// The kinds of action allowed.
+    pub scopes: Scopes,
+    /// The modules reachable; `None`: every module.
+    pub modules: Option<HashSet<String>>,
+}
+
+impl Limit {
+    /// Whether the credential reaches `module` (by its own name or, for
+    /// Events, the module governing it).
+    fn reaches(&self, module: &ModuleDef) -> bool {
+        self.modules.as_ref().is_none_or(|allowed| {
+            allowed.contains(&module.name)
+                || module
+                    .access_as
+                    .as_ref()
+                    .is_some_and(|m| allowed.contains(m))
+        })
+    }
+
+    /// Whether the credential allows `action` on `module`.
+    pub fn allows(&self, module: &ModuleDef, action: Action) -> bool {
+        self.reaches(module) && self.scopes.allow(action)
+    }
+}
+
 /// A profile's module actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ModuleRights {
@@ -169,6 +287,9 @@ pub struct Access {
     pub groups: HashSet<i64>,
     /// Users who share a group with the caller.
     pub group_mates: HashSet<i64>,
+    /// The credential's narrowing, when the request came with an API or
+    /// OAuth2 token instead of a session.
+    pub limit: Option<Limit>,
 }
 
 impl Access {
@@ -190,26 +311,47 @@ impl Access {
         module.access_as.as_deref().unwrap_or(&module.name)
     }
 
+    /// Whether the credential (if narrower than the user) allows `action`
+    /// on `module`.
+    fn credential_allows(&self, module: &ModuleDef, action: Action) -> bool {
+        self.limit.as_ref().is_none_or(|l| l.allows(module, action))
+    }
+
     /// Module actions for `module`.
     pub fn module_rights(&self, module: &ModuleDef) -> ModuleRights {
-        if self.is_admin {
-            return ModuleRights::ALL;
+        let rights = match self.is_admin {
+            true => ModuleRights::ALL,
+            false => self
+                .modules
+                .get(Self::governing(module))
+                .copied()
+                .unwrap_or(self.default_rights),
+        };
+        let allowed = |action| self.credential_allows(module, action);
+        ModuleRights {
+            view: rights.view && allowed(Action::View),
+            create: rights.create && allowed(Action::Create),
+            edit: rights.edit && allowed(Action::Edit),
+            delete: rights.delete && allowed(Action::Delete),
         }
-        self.modules
-            .get(Self::governing(module))
-            .copied()
-            .unwrap_or(self.default_rights)
     }
 
     /// Whether `module` is in the caller's listtypes (§4.3): entity modules
-    /// the profiles let them read; Users and actors for everyone.
+    /// the profiles let them read; Users and actors for everyone (unless a
+    /// credential's allow-list leaves them out).
     pub fn lists(&self, module: &ModuleDef) -> bool {
+        if !self.credential_allows(module, Action::View) {
+            return false;
+        }
         self.is_admin || keying(module) != Keying::Shared || self.module_rights(module).view
     }
 
     /// Whether the caller may do `action` in `module` at all. Users and
     /// actors are written by admins only (§4.1).
     pub fn may(&self, module: &ModuleDef, action: Action) -> bool {
+        if !self.credential_allows(module, action) {
+            return false;
+        }
         if self.is_admin {
             return true;
         }
@@ -237,6 +379,9 @@ impl Access {
     /// `owner` (vtiger's isPermitted for one record). The module-level
     /// permission is part of it.
     pub fn on_record(&self, module: &ModuleDef, owner: i64, action: Action) -> bool {
+        if !self.credential_allows(module, action) {
+            return false;
+        }
         if self.is_admin {
             return true;
         }
@@ -253,6 +398,9 @@ impl Access {
     /// Owners whose records the caller may read in `module`; `None` when
     /// every record is readable. Queries filter rows with it in SQL.
     pub fn readable_owners(&self, module: &ModuleDef) -> Option<Vec<i64>> {
+        if !self.credential_allows(module, Action::View) {
+            return Some(Vec::new());
+        }
         if self.is_admin
             || self.view_all
             || self.edit_all

@@ -2,6 +2,8 @@
 //! throttling. Operations that need a user receive a [`Caller`].
 pub mod access;
 pub mod challenge;
+pub mod credentials;
+pub mod oauth;
 pub mod session;
 pub mod throttle;
 
@@ -22,6 +24,43 @@ pub struct Caller {
     pub session: String,
     /// What the caller may see and do.
     pub access: std::sync::Arc<access::Access>,
+}
+
+impl Caller {
+    /// The caller `user` with rights `access`, authenticated by `session`
+    /// (empty for a request that came with a token instead).
+    pub fn new(
+        registry: &crate::registry::Registry,
+        user: crate::store::users::UserAuth,
+        access: access::Access,
+        session: String,
+    ) -> Caller {
+        let prefix = registry
+            .module(crate::store::users::USERS)
+            .expect("the registry always has Users")
+            .id_prefix;
+        Caller {
+            access: std::sync::Arc::new(access),
+            user_id: user.id,
+            ws_id: format!("{prefix}x{}", user.id),
+            user_name: user.user_name,
+            is_admin: user.is_admin,
+            date_format: user.date_format,
+            session,
+        }
+    }
+}
+
+/// A user's own rights: all for admins, else their profiles' and sharing's.
+pub fn rights(
+    conn: &rusqlite::Connection,
+    registry: &crate::registry::Registry,
+    user: &crate::store::users::UserAuth,
+) -> rusqlite::Result<access::Access> {
+    match user.is_admin {
+        true => Ok(access::Access::admin(user.id)),
+        false => crate::store::access::rights_of(conn, registry, user.id),
+    }
 }
 
 /// The current Unix time in seconds.

@@ -3,7 +3,7 @@
 use rand::RngCore;
 use rusqlite::Connection;
 
-use super::{access, now, Caller};
+use super::{now, Caller};
 use crate::error::WsError;
 use crate::registry::Registry;
 use crate::store::{auth_tables, users, Store};
@@ -57,10 +57,7 @@ pub fn resume(
         let Some((row, user)) = users::by_session(conn, registry, name)? else {
             return Ok(None);
         };
-        let access = match user.is_admin {
-            true => access::Access::admin(user.id),
-            false => crate::store::access::rights_of(conn, registry, user.id)?,
-        };
+        let access = super::rights(conn, registry, &user)?;
         Ok(Some((row, user, access)))
     })?;
     let Some((row, user, access)) = found else {
@@ -79,19 +76,7 @@ pub fn resume(
         let name = name.to_string();
         store.write_detached(move |c| auth_tables::touch_session(c, &name, t));
     }
-    let prefix = registry
-        .module(users::USERS)
-        .expect("the registry always has Users")
-        .id_prefix;
-    Ok(Some(Caller {
-        access: std::sync::Arc::new(access),
-        user_id: user.id,
-        ws_id: format!("{prefix}x{}", user.id),
-        user_name: user.user_name,
-        is_admin: user.is_admin,
-        date_format: user.date_format,
-        session: name.to_string(),
-    }))
+    Ok(Some(Caller::new(registry, user, access, name.to_string())))
 }
 
 /// Ends session `name`.

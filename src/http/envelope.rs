@@ -39,6 +39,26 @@ pub fn respond(outcome: &Result<Value, WsError>) -> HttpResponse {
         .body(php_json(&body))
 }
 
+/// The answer of `POST /oauth/token`: OAuth2's own JSON and statuses
+/// (RFC 6749 §5), which OAuth2 client libraries expect, never cached.
+pub fn respond_oauth(outcome: &Result<Value, crate::auth::oauth::OauthError>) -> HttpResponse {
+    let (status, body) = match outcome {
+        Ok(v) => (200, v.clone()),
+        Err(e) => (e.status, e.body()),
+    };
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        response.insert_header(("WWW-Authenticate", "Basic realm=\"stripes\""));
+    }
+    response
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Pragma", "no-cache"))
+        .body(body.to_string())
+}
+
 /// Encodes like PHP `json_encode` with default flags: `/` escaped as `\/`,
 /// non-ASCII as `\uXXXX` (surrogate pairs beyond the BMP), empty objects as
 /// `[]` (PHP cannot tell an empty map from an empty list).

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::params::RawRequest;
-use crate::auth::{session, Caller};
+use crate::auth::{credentials, session, Caller};
 use crate::error::WsError;
 use crate::ops::{self, Ctx, OpCall};
 use crate::registry::HttpType;
@@ -75,12 +75,24 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsEr
             session::resume(&ctx.store, &ctx.registry, ctx.sessions, name)?
                 .ok_or(WsError::InvalidSessionId)?,
         ),
+        // 3b. Our addition (issue 11): a token or Basic login in place of a
+        //     session, only where vtiger would refuse for want of one.
+        None if !op.prelogin => credentials::authenticate(ctx, raw)?,
         None => None,
     };
     handled.user = caller.as_ref().map(|c| c.user_name.clone());
     // 4. The prelogin gate.
     if caller.is_none() && !op.prelogin {
         return Err(WsError::AuthenticationRequired);
+    }
+    // 4b. A token's scopes bound the operations it may call.
+    if let Some(limit) = caller.as_ref().and_then(|c| c.access.limit.as_ref()) {
+        if !limit.scopes.holds(&op.scope) {
+            return Err(WsError::AccessDenied(format!(
+                "The token's scope does not allow {}",
+                op.name
+            )));
+        }
     }
     // 5. The operation, with its parameters from where its type says.
     let params = match op.http {

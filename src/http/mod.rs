@@ -3,6 +3,7 @@
 //! here knows operations; it reads the request and writes the envelope.
 pub mod envelope;
 pub mod front;
+pub mod oauth;
 pub mod params;
 
 use std::time::Instant;
@@ -19,7 +20,8 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Routes `/webservice.php`; every other path answers with an envelope too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webservice.php", web::route().to(webservice));
+    cfg.route("/webservice.php", web::route().to(webservice))
+        .route("/oauth/token", web::route().to(oauth::token));
 }
 
 /// The answer for paths other than `/webservice.php`: no HTML, ever.
@@ -48,13 +50,24 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let raw = RawRequest::new(
         req.method().clone(),
         req.query_string(),
         content_type,
         &body,
         peer,
-    );
+    )
+    .with_headers(params::Headers {
+        authorization: header("authorization"),
+        api_key: header("x-api-key"),
+        idempotency_key: header("idempotency-key"),
+    });
     let ctx = ctx.into_inner();
     let (outcome, handled) = match front::handle_inline(&ctx, &raw) {
         Some(done) => done,
@@ -77,7 +90,7 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`].
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, WsError> {
+pub(crate) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, WsError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {

@@ -86,6 +86,18 @@ pub struct Upload {
     pub data: Vec<u8>,
 }
 
+/// The headers Stripes reads besides the body's type (our additions, issue
+/// 11): credentials in place of `sessionName`, and an idempotency key.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    /// `Authorization` (`Bearer …` or `Basic …`).
+    pub authorization: Option<String>,
+    /// `X-API-KEY`.
+    pub api_key: Option<String>,
+    /// `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+}
+
 /// A request as PHP would see it.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
@@ -99,6 +111,8 @@ pub struct RawRequest {
     pub files: Vec<Upload>,
     /// The client's address, for login throttling.
     pub peer: String,
+    /// Credential and idempotency headers.
+    pub headers: Headers,
 }
 
 impl RawRequest {
@@ -122,7 +136,13 @@ impl RawRequest {
             body: body_params,
             files,
             peer,
+            headers: Headers::default(),
         }
+    }
+
+    /// The same request with `headers`.
+    pub fn with_headers(self, headers: Headers) -> Self {
+        RawRequest { headers, ..self }
     }
 
     /// `$_REQUEST[name]`: the body's value over the query string's (PHP's

@@ -34,6 +34,9 @@ pub struct OperationDef {
     pub http: HttpType,
     /// Whether it runs without a session.
     pub prelogin: bool,
+    /// What an API or OAuth2 token must allow to call it: `read`, `write`
+    /// or `delete` (our addition; sessions are not narrowed).
+    pub scope: String,
     /// Parameter names with vtiger's parameter type, in order.
     pub params: Vec<(String, String)>,
 }
@@ -120,6 +123,14 @@ impl Registry {
         };
         for m in &registry.modules {
             registry.validate(m)?;
+        }
+        for op in registry.operations.values() {
+            if crate::auth::access::Scopes::parse(&op.scope).is_none_or(|s| s.text() != op.scope) {
+                return Err(format!(
+                    "operation {}: scope must be read, write or delete, not {:?}",
+                    op.name, op.scope
+                ));
+            }
         }
         // Logins and record owners need these two; refuse to start without them.
         for required in [crate::store::users::USERS, crate::store::users::GROUPS] {

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -42,6 +42,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     if version < 8 {
         tx.execute_batch(V8).map_err(|e| e.to_string())?;
         super::access::install_defaults(&tx)?;
+    }
+    if version < 9 {
+        tx.execute_batch(V9).map_err(|e| e.to_string())?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
@@ -170,6 +173,50 @@ CREATE TABLE challenges (
     expire_time INTEGER NOT NULL,
     PRIMARY KEY (user_id, token)
 );
+";
+
+/// Version 9: what integrations need beyond vtiger (issue 11): API and
+/// OAuth2 tokens (stored by their md5, as sessions are), OAuth2 clients,
+/// external ids of records, and the answers kept for idempotent retries.
+const V9: &str = "
+CREATE TABLE api_tokens (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT    NOT NULL UNIQUE,
+    kind       TEXT    NOT NULL,
+    user_id    INTEGER NOT NULL,
+    label      TEXT    NOT NULL DEFAULT '',
+    scopes     TEXT    NOT NULL,
+    modules    TEXT    NOT NULL DEFAULT '',
+    client_id  TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+CREATE TABLE oauth_clients (
+    client_id   TEXT    PRIMARY KEY,
+    secret_hash TEXT    NOT NULL,
+    name        TEXT    NOT NULL,
+    scopes      TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE external_ids (
+    setype      TEXT    NOT NULL,
+    system      TEXT    NOT NULL,
+    external_id TEXT    NOT NULL,
+    crmid       INTEGER NOT NULL,
+    PRIMARY KEY (setype, system, external_id)
+);
+CREATE INDEX external_ids_record ON external_ids (crmid);
+CREATE TABLE idempotency (
+    user_id      INTEGER NOT NULL,
+    key          TEXT    NOT NULL,
+    fingerprint  TEXT    NOT NULL,
+    answer       TEXT,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idempotency_created ON idempotency (created_at);
 ";
 
 /// Version 8: access control (vtiger's role tree, profiles, group members

@@ -14,6 +14,7 @@ pub mod relations;
 pub mod rows;
 pub mod seed;
 pub mod tables;
+pub mod tokens;
 pub mod users;
 pub mod writer;
 

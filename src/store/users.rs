@@ -26,9 +26,9 @@ pub struct UserAuth {
     pub date_format: String,
 }
 
-const AUTH_COLUMNS: &str = "_id, user_name, COALESCE(accesskey, ''), COALESCE(status, ''), COALESCE(is_admin, ''), COALESCE(date_format, '')";
+pub(super) const AUTH_COLUMNS: &str = "_id, user_name, COALESCE(accesskey, ''), COALESCE(status, ''), COALESCE(is_admin, ''), COALESCE(date_format, '')";
 
-fn users_table(registry: &Registry) -> String {
+pub(super) fn users_table(registry: &Registry) -> String {
     table(
         registry
             .module(USERS)
@@ -36,7 +36,7 @@ fn users_table(registry: &Registry) -> String {
     )
 }
 
-fn auth_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserAuth> {
+pub(super) fn auth_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserAuth> {
     Ok(UserAuth {
         id: r.get(0)?,
         user_name: r.get(1)?,

@@ -19,4 +19,5 @@ mod meta;
 mod query;
 mod relations;
 mod sync;
+mod tokens;
 mod vtql_cases;
