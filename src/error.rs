@@ -52,6 +52,22 @@ pub enum WsError {
     /// (see `store::budget`); the front controller runs it again off the
     /// worker, so clients never see it. Should it escape, it is a store error.
     Overran,
+    /// upsert found more than one record to update (our addition).
+    AmbiguousMatch(String),
+    /// An idempotency key sent again with a different request (our addition).
+    IdempotencyKeyReused(String),
+    /// An idempotency key whose first request has not answered, or never
+    /// will (the server stopped mid-write): retrying could write twice.
+    IdempotencyKeyInUse(String),
+    /// An item of an atomic batch failed, so none was written (our
+    /// addition): the message names the first failure; `items` has every
+    /// item's outcome, for the envelope's `error.items`.
+    BatchRolledBack {
+        /// What failed first.
+        message: String,
+        /// One `{success, result|error}` an item.
+        items: Vec<serde_json::Value>,
+    },
     /// convertlead could not create one of its records: vtiger reports it
     /// under UNKNOWN_OPERATION, as `<message> : <Module>` (spec §3.3).
     ConversionFailed(String),
@@ -86,6 +102,10 @@ impl WsError {
             WsError::InvalidSyncToken => "INVALID_SYNC_TOKEN",
             WsError::LeadAlreadyConverted => "LEAD_ALREADY_CONVERTED",
             WsError::ConversionFailed(_) => "UNKNOWN_OPERATION",
+            WsError::AmbiguousMatch(_) => "AMBIGUOUS_MATCH",
+            WsError::BatchRolledBack { .. } => "BATCH_ROLLED_BACK",
+            WsError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            WsError::IdempotencyKeyInUse(_) => "IDEMPOTENCY_KEY_IN_USE",
         }
     }
 
@@ -122,7 +142,11 @@ impl WsError {
             | WsError::OperationNotSupported(m)
             | WsError::UnknownEntity(m)
             | WsError::InvalidFieldValue(m)
-            | WsError::ConversionFailed(m) => m.clone(),
+            | WsError::ConversionFailed(m)
+            | WsError::AmbiguousMatch(m)
+            | WsError::IdempotencyKeyReused(m)
+            | WsError::IdempotencyKeyInUse(m)
+            | WsError::BatchRolledBack { message: m, .. } => m.clone(),
         }
     }
 

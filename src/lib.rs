@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ops;
 pub mod registry;
 pub mod startup;

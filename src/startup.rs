@@ -41,7 +41,7 @@ impl Application {
                 idle_secs: config.session_idle_secs,
                 max_secs: config.session_max_secs,
             },
-            throttle: Throttle::default(),
+            throttle: std::sync::Arc::new(Throttle::default()),
             query_max_rows: config.query_max_rows.max(1),
             inline_budget: std::time::Duration::from_micros(config.inline_budget_us),
         });

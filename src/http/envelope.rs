@@ -19,6 +19,9 @@ pub fn err(e: &WsError) -> Value {
     let mut error = Map::new();
     error.insert("message".into(), Value::String(e.message()));
     error.insert("code".into(), Value::String(e.code().into()));
+    if let WsError::BatchRolledBack { items, .. } = e {
+        error.insert("items".into(), Value::Array(items.clone()));
+    }
     let mut env = Map::new();
     env.insert("success".into(), Value::Bool(false));
     env.insert("error".into(), Value::Object(error));

@@ -99,6 +99,20 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsEr
         HttpType::Get => &raw.query,
         HttpType::Post => &raw.body,
     };
+    // 6. Our addition (issue 11): a write with an idempotency key runs once.
+    let key = crate::idempotency::key_of(raw).filter(|_| op.scope != "read");
+    if let (Some(key), Some(user_id)) = (key, caller.as_ref().map(|c| c.user_id)) {
+        let fingerprint = crate::idempotency::fingerprint(&op.name, raw);
+        let call = OpCall {
+            op,
+            caller,
+            params,
+            raw,
+        };
+        return crate::idempotency::once(ctx, user_id, key, fingerprint, || {
+            ops::dispatch(ctx, &call)
+        });
+    }
     ops::dispatch(
         ctx,
         &OpCall {

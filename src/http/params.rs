@@ -22,6 +22,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every name/value pair in arrival order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Whether `name` was sent at all.
     pub fn contains(&self, name: &str) -> bool {
         self.pairs.iter().any(|(k, _)| k == name)

@@ -4,7 +4,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::records::{
-    element_object, files, inventory, now_pair, read_element, row_to_wire, wire_record,
+    element_object, external, files, inventory, now_pair, read_element, row_to_wire, wire_record,
     with_defaults, writable_module, Mandatory, Writer,
 };
 use super::{Ctx, OpCall};
@@ -33,6 +33,17 @@ impl Params {
             files: call.raw.files.clone(),
         })
     }
+
+    /// A create of `element` in `element_type` without files (upsert,
+    /// batches).
+    pub fn new(element_type: &str, element: Map<String, Value>, caller: Caller) -> Self {
+        Params {
+            element_type: Some(element_type.to_string()),
+            element,
+            caller,
+            files: Vec::new(),
+        }
+    }
 }
 
 /// The saved record with `id` and `label` (a user or actor row for admins).
@@ -42,6 +53,8 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         access: &p.caller.access,
         creating: true,
     };
+    let external_ids = external::read(&p.element)?;
+    external::check_module(module, &external_ids)?;
     if keying(module) != Keying::Shared {
         let mut conn = ctx.store.conn()?;
         // One immediate transaction: the id, the name check and the insert
@@ -90,6 +103,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         }
         let uploads: Vec<(String, &Upload)> = uploads.iter().map(|(f, u)| (f.clone(), u)).collect();
         files::store(tx, id, &uploads, now)?;
+        external::save(tx, module, id, &external_ids)?;
         Ok::<_, WsError>(id)
     })?;
     ctx.store.read(|conn| {

@@ -25,19 +25,23 @@ impl Params {
             caller: call.caller()?.clone(),
         })
     }
+
+    /// The call for record `id` (batches).
+    pub fn new(id: &str, caller: Caller) -> Self {
+        Params {
+            id: Some(id.to_string()),
+            caller,
+        }
+    }
 }
 
 /// `{"status":"successful"}`; a second delete is denied like any unknown id.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let mut conn = ctx.store.conn()?;
     let access = &p.caller.access;
-    match resolve(
-        &conn,
-        &ctx.registry,
-        access,
-        p.id.as_deref(),
-        Action::Delete,
-    )? {
+    let target = ctx
+        .store
+        .read(|conn| resolve(conn, &ctx.registry, access, p.id.as_deref(), Action::Delete))?;
+    match target {
         Target::Record(module, id) => {
             let (now, now_text) = now_pair();
             let (registry, name, user) =
@@ -53,6 +57,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
                     "Permission to delete is denied".into(),
                 ));
             }
+            let mut conn = ctx.store.conn()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             rows::delete(&tx, module, id)?;
             if users::is_user_module(module) {

@@ -2,6 +2,7 @@
 //! the call, then `run`), and the one dispatch table below. Which operations
 //! exist, their HTTP type and parameters is data: `schema/operations.json`.
 pub mod add_related;
+pub mod batch;
 pub mod convertlead;
 pub mod create;
 pub mod delete;
@@ -18,10 +19,12 @@ pub mod query_related;
 pub mod records;
 pub mod relatedtypes;
 pub mod retrieve;
+pub mod retrieve_by_external;
 pub mod retrieve_related;
 pub mod revise;
 pub mod sync;
 pub mod update;
+pub mod upsert;
 
 use std::sync::Arc;
 
@@ -35,7 +38,9 @@ use crate::http::params::{Params, RawRequest};
 use crate::registry::{OperationDef, Registry};
 use crate::store::Store;
 
-/// What every operation may use.
+/// What every operation may use; cheap to clone (for work that runs on
+/// the writer thread, see `Store::serialized`).
+#[derive(Clone)]
 pub struct Ctx {
     /// Modules and operations.
     pub registry: Arc<Registry>,
@@ -44,7 +49,7 @@ pub struct Ctx {
     /// Session lifetimes.
     pub sessions: SessionPolicy,
     /// Failed-login counts.
-    pub throttle: Throttle,
+    pub throttle: Arc<Throttle>,
     /// The most rows one query answers.
     pub query_max_rows: u64,
     /// How long a short read ([`INLINE`]) may spend in SQLite on the HTTP
@@ -119,6 +124,15 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => query::run(ctx, query::Params::from_call(call)?),
         "sync" => sync::run(ctx, sync::Params::from_call(call)?),
+        "retrieve_by_external" => {
+            retrieve_by_external::run(ctx, retrieve_by_external::Params::from_call(call)?)
+        }
+        "upsert" => upsert::run(ctx, upsert::Params::from_call(call)?),
+        "batch_create" => batch::run(ctx, batch::Params::from_call(batch::Kind::Create, call)?),
+        "batch_update" => batch::run(ctx, batch::Params::from_call(batch::Kind::Update, call)?),
+        "batch_revise" => batch::run(ctx, batch::Params::from_call(batch::Kind::Revise, call)?),
+        "batch_delete" => batch::run(ctx, batch::Params::from_call(batch::Kind::Delete, call)?),
+        "batch_retrieve" => batch::run(ctx, batch::Params::from_call(batch::Kind::Retrieve, call)?),
         "files_retrieve" => files_retrieve::run(ctx, files_retrieve::Params::from_call(call)?),
         "convertlead" => convertlead::run(ctx, convertlead::Params::from_call(call)?),
         "relatedtypes" => relatedtypes::run(ctx, relatedtypes::Params::from_call(call)?),

@@ -24,6 +24,14 @@ impl Params {
             caller: call.caller()?.clone(),
         })
     }
+
+    /// The call for record `id` (batches).
+    pub fn new(id: &str, caller: Caller) -> Self {
+        Params {
+            id: Some(id.to_string()),
+            caller,
+        }
+    }
 }
 
 /// The record.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use rusqlite::TransactionBehavior;
 
 use super::records::{
-    element_object, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
+    element_object, external, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
     Mandatory, Target, Writer,
 };
 use super::{Ctx, OpCall};
@@ -31,6 +31,12 @@ impl Params {
             element: element_object(call)?,
             caller: call.caller()?.clone(),
         })
+    }
+
+    /// An update (or revise) of `element`, which names the record by its
+    /// `id` (upsert, batches).
+    pub fn new(element: Map<String, Value>, caller: Caller) -> Self {
+        Params { element, caller }
     }
 }
 
@@ -59,6 +65,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
         access,
         creating: false,
     };
+    let external_ids = external::read(&p.element)?;
     // The checks read one snapshot (one round of SQLite's locks).
     let checked = ctx.store.read(|conn| {
         Ok::<_, WsError>(
@@ -76,7 +83,10 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                     }
                     Checked::Record(module, id, write, lines)
                 }
-                Target::Row(module, id) => Checked::Row(module, id),
+                Target::Row(module, id) => {
+                    external::check_module(module, &external_ids)?;
+                    Checked::Row(module, id)
+                }
             },
         )
     })?;
@@ -92,6 +102,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 if module.line_items.is_some() {
                     inventory::save(tx, &registry, module, id, lines.as_deref())?;
                 }
+                external::save(tx, module, id, &external_ids)?;
                 Ok::<_, WsError>(())
             })?;
             ctx.store.read(|conn| {

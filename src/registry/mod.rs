@@ -10,7 +10,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use id::WsId;
-pub use module::{FieldDef, FieldType, Links, ModuleDef, RelationDef, Rights, SystemField};
+pub use module::{
+    FieldDef, FieldType, Links, MatchRule, MatchThrough, ModuleDef, RelationDef, Rights,
+    SystemField,
+};
 
 /// Where an operation's own parameters are read from (spec §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -123,6 +126,10 @@ impl Registry {
         };
         for m in &registry.modules {
             registry.validate(m)?;
+        }
+        // After every module's own checks: rules look into other modules.
+        for m in &registry.modules {
+            registry.validate_match_rules(m)?;
         }
         for op in registry.operations.values() {
             if crate::auth::access::Scopes::parse(&op.scope).is_none_or(|s| s.text() != op.scope) {
@@ -255,6 +262,42 @@ impl Registry {
 
     /// Related lists name record modules, have unique labels, and their
     /// conditions are VTQL over the related module's fields.
+    fn validate_match_rules(&self, m: &ModuleDef) -> Result<(), String> {
+        let mut names = HashSet::new();
+        for rule in &m.match_rules {
+            let at = format!("module {}: match rule {}", m.name, rule.name);
+            if !names.insert(rule.name.as_str()) {
+                return Err(format!("{at} is defined twice"));
+            }
+            if !rule.external_ids && rule.fields.is_empty() && rule.through.is_none() {
+                return Err(format!("{at} compares nothing"));
+            }
+            for f in &rule.fields {
+                if m.field(f).is_none() && !rule.optional {
+                    return Err(format!("{at}: no field {f} (mark the rule optional?)"));
+                }
+            }
+            if let Some(t) = &rule.through {
+                let other = self
+                    .module(&t.module)
+                    .ok_or_else(|| format!("{at}: no module {}", t.module))?;
+                let points_here = other
+                    .field(&t.reference)
+                    .is_some_and(|f| f.refers_to.as_deref().unwrap_or_default().contains(&m.name));
+                if !points_here {
+                    return Err(format!(
+                        "{at}: {}.{} does not refer to {}",
+                        t.module, t.reference, m.name
+                    ));
+                }
+                if let Some(f) = t.fields.iter().find(|f| other.field(f).is_none()) {
+                    return Err(format!("{at}: {} has no field {f}", t.module));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_relations(&self, m: &ModuleDef) -> Result<(), String> {
         let mut labels = HashSet::new();
         for r in &m.relations {

@@ -61,8 +61,66 @@ pub struct ModuleDef {
     /// Related lists in vtiger's order (relatedtypes, retrieve_related).
     #[serde(default)]
     pub relations: Vec<RelationDef>,
+    /// upsert's match cascade (our addition, issue 11), tried in order;
+    /// a module without one matches on external ids only.
+    #[serde(default)]
+    pub match_rules: Vec<MatchRule>,
     /// Fields in vtiger's order (the order of describe and of records).
     pub fields: Vec<FieldDef>,
+}
+
+/// One rule of upsert's match cascade: a record matches when one of its
+/// `fields` equals (ignoring case) a value the element gives for one of
+/// them, when it holds one of the element's external ids, or when a record
+/// of `through` that points at it matches (an account by its contacts'
+/// emails).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchRule {
+    /// What `matchedBy` and `matchOn` call it.
+    pub name: String,
+    /// Match on the element's `external_ids`.
+    #[serde(default)]
+    pub external_ids: bool,
+    /// Fields compared.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Records of another module pointing here, compared on their fields.
+    #[serde(default)]
+    pub through: Option<MatchThrough>,
+    /// Fields the stock module lacks (a tax id): the rule stays inactive
+    /// until a schema adds them.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// [`MatchRule::through`]: `module`'s records whose `reference` field points
+/// at the record, compared on `fields` with the element's values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchThrough {
+    /// The other module.
+    pub module: String,
+    /// Its reference field pointing at this module.
+    pub reference: String,
+    /// Its fields compared.
+    pub fields: Vec<String>,
+}
+
+impl ModuleDef {
+    /// upsert's cascade: the schema's rules, or external ids alone.
+    pub fn upsert_rules(&self) -> Vec<MatchRule> {
+        if !self.match_rules.is_empty() {
+            return self.match_rules.clone();
+        }
+        vec![MatchRule {
+            name: "external_id".into(),
+            external_ids: true,
+            fields: Vec::new(),
+            through: None,
+            optional: false,
+        }]
+    }
 }
 
 /// One related list of a module (vtiger's `vtiger_relatedlists` row).

@@ -7,7 +7,10 @@ pub mod auth_tables;
 pub mod budget;
 pub mod changes;
 pub mod conversion;
+pub mod external;
+pub mod idempotency;
 pub mod inventory;
+pub mod matching;
 pub mod migrate;
 pub mod records;
 pub mod relations;
@@ -122,6 +125,9 @@ impl Store {
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
+        if let Some(conn) = joined::current() {
+            return joined::write(conn, work);
+        }
         self.writer.write(work)
     }
 
@@ -132,6 +138,41 @@ impl Store {
         work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
     ) -> bool {
         self.writer.write_detached(work)
+    }
+
+    /// Runs `work` on the writer thread as one write of a group commit,
+    /// with every [`Store::read`] and [`Store::write`] it makes joining that
+    /// write's transaction: it sees its own changes, no other write runs
+    /// between its checks and its changes, and when it fails nothing it did
+    /// stays. For what must not interleave (upsert's match, then its write)
+    /// and what must be all or nothing (atomic batches). `work` must reach
+    /// the database through those two only (entity records, never users or
+    /// actors: their operations take a pooled connection of their own).
+    pub fn serialized<T, E>(
+        &self,
+        work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        if joined::current().is_some() {
+            return work();
+        }
+        self.writer.write(move |conn| joined::on(conn, work))
+    }
+
+    /// Runs `work` in a savepoint of its own when inside a
+    /// [`Store::serialized`] job (an error undoes only what it did), else
+    /// just runs it.
+    pub fn savepoint<T, E: From<rusqlite::Error>>(
+        &self,
+        work: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        match joined::current() {
+            Some(conn) => joined::write(conn, |_| work()),
+            None => work(),
+        }
     }
 
     /// Whether the pool has a connection free right now, so that taking one
@@ -150,6 +191,9 @@ impl Store {
     where
         E: From<rusqlite::Error> + From<r2d2::Error>,
     {
+        if let Some(conn) = joined::current() {
+            return work(conn);
+        }
         let conn = self.conn()?;
         let snapshot = conn.unchecked_transaction()?;
         let out = work(&snapshot)?;
@@ -160,5 +204,56 @@ impl Store {
     /// A connection from the pool. Call it only off the async executor.
     pub fn conn(&self) -> Result<Conn, r2d2::Error> {
         self.pool.get()
+    }
+}
+
+/// The writer connection a [`Store::serialized`] job runs on, for the
+/// reads and writes it makes.
+mod joined {
+    use std::cell::Cell;
+
+    use rusqlite::Connection;
+
+    thread_local! {
+        static CURRENT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
+    }
+
+    /// The connection of the serialized job running on this thread.
+    pub fn current<'a>() -> Option<&'a Connection> {
+        let ptr = CURRENT.with(Cell::get);
+        // SAFETY: set only by `on` for the duration of its `work`, from a
+        // reference that outlives that call, and cleared (by the guard,
+        // even on a panic) before `on` returns; only this thread sees it.
+        unsafe { ptr.as_ref() }
+    }
+
+    struct Clear;
+
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(std::ptr::null()));
+        }
+    }
+
+    /// Runs `work` with `conn` as this thread's joined connection.
+    pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
+        CURRENT.with(|c| c.set(conn as *const Connection));
+        let _clear = Clear;
+        work()
+    }
+
+    /// A write inside the joined transaction, in a savepoint of its own: an
+    /// error undoes only what it did.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        conn: &Connection,
+        work: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        conn.prepare_cached("SAVEPOINT joined")?.execute([])?;
+        let out = work(conn);
+        if out.is_err() {
+            conn.prepare_cached("ROLLBACK TO joined")?.execute([])?;
+        }
+        conn.prepare_cached("RELEASE joined")?.execute([])?;
+        out
     }
 }

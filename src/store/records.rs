@@ -317,6 +317,8 @@ pub fn delete_in(
         "UPDATE crmentity SET deleted = 1, modifiedby = ?1, modifiedtime = ?2 WHERE crmid = ?3",
         params![user, now_text, id],
     )?;
+    // Its external ids are free for another record at once.
+    super::external::forget(tx, id)?;
     log_change(tx, id, module, "delete", owner, now)
 }
 

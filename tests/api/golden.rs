@@ -65,7 +65,7 @@ fn recorded_vtiger_exchanges_replay_identically() {
         };
         let query = fix(&req["query"]);
         let form = fix(&req["form"]);
-        let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
+        let r = send_recorded(s.port, req["method"] == "POST", &query, &form, &[]);
         assert_eq!(r.status, 200, "seq {seq}");
         let ours = r.json();
         if let Some(t) = ours["result"]["token"].as_str() {
@@ -171,7 +171,7 @@ fn recorded_record_exchanges_replay_identically() {
         };
         let query = pairs(&req["query"]);
         let form = pairs(&req["form"]);
-        let r = send_recorded(s.port, req["method"] == "POST", &query, &form);
+        let r = send_recorded(s.port, req["method"] == "POST", &query, &form, &[]);
         if let Some(answer) = record_step_answer(seq) {
             assert_eq!(r.body, answer, "seq {seq}");
             continue;
@@ -238,6 +238,7 @@ pub(crate) fn send_recorded(
     post: bool,
     query: &[(String, String)],
     form: &[(String, String)],
+    headers: &[(&str, &str)],
 ) -> Response {
     let pairs = |v: &[(String, String)]| -> String {
         let p: Vec<(&str, &str)> = v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -249,14 +250,10 @@ pub(crate) fn send_recorded(
         format!("/webservice.php?{}", pairs(query))
     };
     if post {
-        raw_http(
-            port,
-            "POST",
-            &target,
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            pairs(form).as_bytes(),
-        )
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        raw_http(port, "POST", &target, &all, pairs(form).as_bytes())
     } else {
-        raw_http(port, "GET", &target, &[], b"")
+        raw_http(port, "GET", &target, headers, b"")
     }
 }

@@ -2,6 +2,7 @@
 mod access;
 mod auth;
 mod bad_input;
+mod batch;
 mod cli;
 mod clients;
 mod concurrency;
@@ -20,4 +21,5 @@ mod query;
 mod relations;
 mod sync;
 mod tokens;
+mod upsert;
 mod vtql_cases;

@@ -335,3 +335,16 @@ fn refusal(dir: &std::path::Path) -> String {
         .map(|(port, ..)| port)
         .expect_err("refuses to start")
 }
+
+#[test]
+fn a_match_rule_naming_a_missing_field_refuses_to_start() {
+    let schema = schema_copy();
+    edit_module(schema.path(), "Contacts", |m| {
+        m["matchRules"][1]["fields"] = serde_json::json!(["email", "e_mail"]);
+    });
+    let err = refusal(schema.path());
+    assert!(
+        err.contains("module Contacts: match rule email: no field e_mail"),
+        "{err}"
+    );
+}

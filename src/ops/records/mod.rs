@@ -1,6 +1,7 @@
 //! What create, retrieve, update, revise and delete share: resolving ids in
 //! vtiger's order of checks and reading `element` (spec §3.3). The record's
 //! wire shape is in `wire.rs`, the value checks that are ours in `values.rs`.
+pub mod external;
 pub mod files;
 pub mod inventory;
 mod values;

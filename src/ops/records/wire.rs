@@ -176,6 +176,7 @@ pub fn wire_record(
     let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
     let mut record = to_wire(conn, registry, module, &rec, true)?;
     access.strip_hidden(module, &mut record);
+    super::external::attach(conn, id, &mut record)?;
     Ok(record)
 }
 
