@@ -502,4 +502,61 @@ mod tests {
             [true, true, true, false]
         );
     }
+
+    #[test]
+    fn scopes_parse_either_separator_and_print_in_a_fixed_order() {
+        assert_eq!(
+            Scopes::parse("delete,read"),
+            Some(Scopes {
+                read: true,
+                write: false,
+                delete: true
+            })
+        );
+        assert_eq!(
+            Scopes::parse("write read").map(Scopes::text).as_deref(),
+            Some("read write")
+        );
+        assert_eq!(Scopes::parse("admin"), None);
+        assert_eq!(Scopes::READ_ONLY.intersect(Scopes::ALL), Scopes::READ_ONLY);
+    }
+
+    fn module(json: &str) -> ModuleDef {
+        let m: serde_json::Value = serde_json::from_str(json).unwrap();
+        let mut base = serde_json::json!({
+            "name": "Accounts", "idPrefix": 11, "isEntity": true, "label": "Accounts",
+            "listLabel": "Accounts", "singular": "Account", "labelFields": [], "fields": []
+        });
+        for (k, v) in m.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn a_credential_limit_narrows_even_an_admin() {
+        let accounts = module("{}");
+        let events = module(r#"{"name": "Events", "idPrefix": 18, "accessAs": "Calendar"}"#);
+        let mut access = Access::admin(1);
+        access.limit = Some(Limit {
+            scopes: Scopes::READ_ONLY,
+            modules: Some(["Accounts".to_string(), "Calendar".to_string()].into()),
+        });
+        assert!(access.may(&accounts, Action::View));
+        assert!(!access.may(&accounts, Action::Edit));
+        assert!(!access.on_record(&accounts, 1, Action::Delete));
+        assert!(access.lists(&events), "Events follow Calendar's entry");
+        let contacts = module(r#"{"name": "Contacts", "idPrefix": 12}"#);
+        assert!(!access.lists(&contacts));
+        assert_eq!(access.readable_owners(&contacts), Some(Vec::new()));
+        assert_eq!(
+            access.module_rights(&accounts),
+            ModuleRights {
+                view: true,
+                create: false,
+                edit: false,
+                delete: false
+            }
+        );
+    }
 }

@@ -340,6 +340,14 @@ fn a_failed_write_frees_its_key_and_an_unfinished_one_is_never_rerun() {
 fn keys_are_ignored_on_reads_and_expire_after_a_day() {
     let server = TestServer::spawn();
     let admin = server.admin();
+    let long = "k".repeat(256);
+    let too_long = admin
+        .post(
+            "delete",
+            &[("id", "11x1"), ("idempotencyKey", long.as_str())],
+        )
+        .json();
+    assert_eq!(code(&too_long), "INVALID_FIELD_VALUE", "{too_long}");
     let read = admin.get("listtypes", &[("idempotencyKey", "r")]).json();
     assert_eq!(read["success"], true);
     let kept: i64 = server

@@ -259,6 +259,14 @@ fn a_module_allow_list_hides_every_other_module() {
     let auth = [("X-API-KEY", token.as_str())];
     let types = call(&server, "GET", "listtypes", &[], &auth);
     assert_eq!(types["result"]["types"], json!(["Accounts"]), "{types}");
+    let describe = call(
+        &server,
+        "GET",
+        "describe",
+        &[("elementType", "Contacts")],
+        &auth,
+    );
+    assert_eq!(code(&describe), "ACCESS_DENIED", "{describe}");
     let ok = call(&server, "GET", "retrieve", &[("id", &account_id)], &auth);
     assert_eq!(ok["success"], true, "{ok}");
     let denied = call(&server, "GET", "retrieve", &[("id", &contact)], &auth);

@@ -65,6 +65,17 @@ fn external_ids_are_kept_shown_on_retrieve_and_found_by_system() {
         missing["error"]["message"],
         "No Accounts record has erp id nope"
     );
+    let no_module = admin
+        .get(
+            "retrieve_by_external",
+            &[
+                ("elementType", "Nothing"),
+                ("system", "erp"),
+                ("externalId", "C-1001"),
+            ],
+        )
+        .json();
+    assert_eq!(code(&no_module), "ACCESS_DENIED");
     let no_system = admin
         .get(
             "retrieve_by_external",
