@@ -94,10 +94,13 @@ fn every_malformed_request_in_the_catalogue_gets_its_exact_envelope() {
             }
             _ => Vec::new(),
         };
-        let headers: Vec<(&str, &str)> = case["content_type"]
+        let mut headers: Vec<(&str, &str)> = case["content_type"]
             .as_str()
             .map(|ct| vec![("Content-Type", ct)])
             .unwrap_or_default();
+        for h in case["headers"].as_array().into_iter().flatten() {
+            headers.push((h[0].as_str().unwrap(), h[1].as_str().unwrap()));
+        }
         let r = raw_http(
             s.port,
             case["method"].as_str().unwrap(),
