@@ -186,7 +186,24 @@ fn bare_server(workers: usize) -> u16 {
 
 /// Starts the release binary on `db` and returns it with its port.
 fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stripes"))
+    // LOAD_SERVER_PREFIX runs the server under a tool, e.g. "valgrind
+    // --tool=callgrind": instruction counts, unlike times, barely move
+    // between runs on a shared machine (the server then stops with SIGTERM,
+    // so the tool writes its report).
+    let prefix: Vec<String> = std::env::var("LOAD_SERVER_PREFIX")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut command = match prefix.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(env!("CARGO_BIN_EXE_stripes"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_stripes")),
+    };
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
         .arg(workers.to_string())
         .arg("--db")
@@ -207,6 +224,20 @@ fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
     assert!(port > 0, "stripes reported no port");
     std::thread::spawn(move || log.for_each(drop));
     (child, port)
+}
+
+/// CPU time the process `pid` has used, all threads, user and system
+/// (Linux: /proc/PID/stat, in clock ticks of 1/100 s).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+    Duration::from_millis(ticks * 10)
 }
 
 /// The server's peak resident set, from /proc.
@@ -462,19 +493,23 @@ fn main() {
     let (mut child, port) = stripes_server(&db, workers);
     let session = login(port);
     println!(
-        "\n{:<30} {:>10} {:>9} {:>10} {:>10}",
-        "scenario", "req/s", "vs bare", "p50 µs", "p99 µs"
+        "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12}",
+        "scenario", "req/s", "vs bare", "p50 µs", "p99 µs", "server CPU"
     );
-    let row = |name: &str, f: &Figures| {
+    let row = |name: &str, f: &Figures, cpu: Option<Duration>| {
         println!(
-            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10}",
+            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10} {:>12}",
             f.per_second,
             100.0 * f.per_second / bare.per_second,
             f.p50.as_micros(),
-            f.p99.as_micros()
+            f.p99.as_micros(),
+            cpu.map_or("-".into(), |c| format!(
+                "{:.0} µs/req",
+                c.as_micros() as f64 / settings.requests as f64
+            ))
         );
     };
-    row("bare actix handler", &bare);
+    row("bare actix handler", &bare, None);
     let only = only_scenarios();
     for (name, make) in scenarios(&session, settings.records, settings.requests) {
         if only
@@ -483,13 +518,18 @@ fn main() {
         {
             continue;
         }
+        let before = cpu_time(child.id());
         let f = drive(port, settings.concurrency, settings.requests, make);
-        row(name, &f);
+        row(name, &f, Some(cpu_time(child.id()) - before));
     }
     if only.is_none() {
         sync_walk(port, &session);
     }
     println!("\nstripes peak RSS: {:.1} MiB", peak_rss_mib(child.id()));
-    let _ = child.kill();
+    // SAFETY: kill only sends SIGTERM (the server's graceful stop) to the
+    // child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
     let _ = child.wait();
 }

@@ -8,6 +8,10 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+// Each write takes a savepoint; parsing those statements anew each time
+// cost the writer thread a sixth of its time.
+use super::run_cached;
+
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;
 
@@ -82,13 +86,6 @@ impl Writer {
         });
         self.jobs.try_send(job).is_ok()
     }
-}
-
-/// Runs a statement parsed once a connection: each write takes a savepoint,
-/// and parsing it anew each time cost the writer thread a sixth of its time.
-fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }
 
 /// The writer loop: take what is queued (at least one), run it as one

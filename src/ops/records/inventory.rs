@@ -162,7 +162,7 @@ fn sold_record(conn: &Connection, registry: &Registry, ws: &str) -> Result<i64, 
 /// total; the overall discount, group taxes, shipping and its taxes, and the
 /// adjustment make the grand total.
 pub fn totals(
-    header: &HashMap<String, Option<String>>,
+    header: &crate::store::records::Values,
     lines: &[Line],
 ) -> Vec<(String, Option<String>)> {
     let get = |k: &str| number(header.get(k).and_then(|v| v.as_deref())).unwrap_or_default();
@@ -283,7 +283,7 @@ mod tests {
         }
     }
 
-    fn header(pairs: &[(&str, &str)]) -> HashMap<String, Option<String>> {
+    fn header(pairs: &[(&str, &str)]) -> crate::store::records::Values {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), Some(v.to_string())))
