@@ -3,7 +3,7 @@
 //! another system knows by its own id, answered as retrieve answers it.
 use serde_json::Value;
 
-use super::records::{inventory, resolve, wire_record, Target};
+use super::records::{inventory, listed_module, resolve, wire_record, Target};
 use super::{Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
@@ -42,12 +42,7 @@ impl Params {
 /// The record, with its `external_ids`.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let access = &p.caller.access;
-    let module = p
-        .element_type
-        .as_deref()
-        .and_then(|n| ctx.registry.module(n))
-        .filter(|m| access.lists(m))
-        .ok_or_else(WsError::denied)?;
+    let module = listed_module(&ctx.registry, p.element_type.as_deref(), access)?;
     ctx.store.read(|conn| {
         let found = store::external::find(conn, &module.name, &p.system, &p.external_id)?;
         let id = found.ok_or_else(|| {

@@ -10,7 +10,7 @@
 //! same new contact cannot both create it.
 use serde_json::{json, Map, Value};
 
-use super::records::{element_object, external, Mandatory};
+use super::records::{element_object, external, listed_module, Mandatory};
 use super::{create, update, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
@@ -51,12 +51,7 @@ impl Params {
 /// `{"matchedBy": rule or "created", "record": {…}}`.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     let access = &p.caller.access;
-    let module = p
-        .element_type
-        .as_deref()
-        .and_then(|n| ctx.registry.module(n))
-        .filter(|m| access.lists(m))
-        .ok_or_else(WsError::denied)?;
+    let module = listed_module(&ctx.registry, p.element_type.as_deref(), access)?;
     if keying(module) != Keying::Shared {
         return Err(WsError::OperationNotSupported(format!(
             "upsert takes records of entity modules, not {}",

@@ -47,9 +47,7 @@ pub fn by_columns(
         table(module),
         live(module, "c"),
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    ids_and_owners(conn, &sql, params)
 }
 
 /// Live records of `module` with their owners that a live record of
@@ -81,7 +79,16 @@ pub fn through(
         live(other, "oc").replace("m.", "o."),
         live(module, "c"),
     );
-    let mut stmt = conn.prepare(&sql)?;
+    ids_and_owners(conn, &sql, params)
+}
+
+/// The (record id, owner) pairs `sql` selects.
+fn ids_and_owners(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Sql>,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

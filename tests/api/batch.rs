@@ -3,19 +3,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn code(answer: &Value) -> &str {
-    answer["error"]["code"].as_str().unwrap_or("(success)")
-}
-
-fn count(c: &VtClient, module: &str) -> u64 {
-    let q = format!("select count(*) from {module};");
-    c.get("query", &[("query", &q)]).json()["result"][0]["count"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 fn batch(c: &VtClient, op: &str, items: Value, extra: &[(&str, &str)]) -> Value {
     let element = items.to_string();
     let mut params = vec![("element", element.as_str())];
@@ -62,7 +49,11 @@ fn each_item_gets_the_single_operations_answer_in_order() {
         .as_str()
         .unwrap()
         .starts_with("12x"));
-    assert_eq!(count(&admin, "Accounts"), 1, "the failed item left nothing");
+    assert_eq!(
+        record_count(&admin, "Accounts"),
+        1,
+        "the failed item left nothing"
+    );
     let one = items[0]["result"]["id"].as_str().unwrap().to_string();
     let three = items[2]["result"]["id"].as_str().unwrap().to_string();
     let retrieved = batch(
@@ -74,7 +65,7 @@ fn each_item_gets_the_single_operations_answer_in_order() {
     let got = retrieved["result"].as_array().unwrap();
     assert_eq!(got[0], admin.get("retrieve", &[("id", &one)]).json());
     assert_eq!(got[1]["result"]["lastname"], "Three");
-    assert_eq!(code(&got[2]), "ACCESS_DENIED");
+    assert_eq!(error_code(&got[2]), "ACCESS_DENIED");
     let revised = batch(
         &admin,
         "batch_revise",
@@ -96,7 +87,10 @@ fn each_item_gets_the_single_operations_answer_in_order() {
             {"success": true, "result": {"status": "successful"}}
         ])
     );
-    assert_eq!(count(&admin, "Accounts") + count(&admin, "Contacts"), 0);
+    assert_eq!(
+        record_count(&admin, "Accounts") + record_count(&admin, "Contacts"),
+        0
+    );
 }
 
 #[test]
@@ -114,7 +108,7 @@ fn an_atomic_batch_writes_all_or_nothing() {
         &[("elementType", "Accounts"), ("atomic", "true")],
     );
     assert_eq!(r["success"], false, "{r}");
-    assert_eq!(code(&r), "BATCH_ROLLED_BACK");
+    assert_eq!(error_code(&r), "BATCH_ROLLED_BACK");
     assert_eq!(
         r["error"]["message"],
         "Item 1 failed (MANDATORY_FIELDS_MISSING: accountname does not have a value); nothing was written"
@@ -124,8 +118,12 @@ fn an_atomic_batch_writes_all_or_nothing() {
         outcomes[0]["error"]["message"],
         "Rolled back: another item of this atomic batch failed"
     );
-    assert_eq!(code(&outcomes[1]), "MANDATORY_FIELDS_MISSING");
-    assert_eq!(count(&admin, "Accounts"), 0, "the first item was undone");
+    assert_eq!(error_code(&outcomes[1]), "MANDATORY_FIELDS_MISSING");
+    assert_eq!(
+        record_count(&admin, "Accounts"),
+        0,
+        "the first item was undone"
+    );
     let sync = admin
         .get(
             "sync",
@@ -144,7 +142,7 @@ fn an_atomic_batch_writes_all_or_nothing() {
         &[("elementType", "Accounts"), ("atomic", "true")],
     );
     assert_eq!(fine["result"][1]["result"]["accountname"], "B", "{fine}");
-    assert_eq!(count(&admin, "Accounts"), 2);
+    assert_eq!(record_count(&admin, "Accounts"), 2);
 }
 
 #[test]
@@ -159,17 +157,17 @@ fn batches_refuse_bad_elements_and_users() {
             element,
             &[("elementType", "Accounts")],
         );
-        assert_eq!(code(&r), "INVALID_FIELD_VALUE", "{r}");
+        assert_eq!(error_code(&r), "INVALID_FIELD_VALUE", "{r}");
     }
     let users = batch(&admin, "batch_delete", json!(["19x1"]), &[]);
     assert_eq!(
-        code(&users["result"][0]),
+        error_code(&users["result"][0]),
         "OPERATION_NOT_SUPPORTED",
         "{users}"
     );
     let not_object = batch(&admin, "batch_revise", json!(["11x1"]), &[]);
     assert_eq!(
-        code(&not_object["result"][0]),
+        error_code(&not_object["result"][0]),
         "INVALID_FIELD_VALUE",
         "{not_object}"
     );
@@ -205,13 +203,13 @@ fn a_retried_write_with_an_idempotency_key_returns_the_first_answer() {
     let first = send("order-1", &body);
     let again = send("order-1", &body);
     assert_eq!(again, first, "the same bytes back");
-    assert_eq!(count(&admin, "Accounts"), 1, "written once");
+    assert_eq!(record_count(&admin, "Accounts"), 1, "written once");
     let other = send("order-2", &body);
     assert_ne!(other, first);
-    assert_eq!(count(&admin, "Accounts"), 2);
+    assert_eq!(record_count(&admin, "Accounts"), 2);
     let changed = body.replace("Once", "Twice");
     let reused: Value = serde_json::from_str(&send("order-1", &changed)).unwrap();
-    assert_eq!(code(&reused), "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(error_code(&reused), "IDEMPOTENCY_KEY_REUSED");
     let by_param = admin
         .post(
             "create",
@@ -239,7 +237,7 @@ fn a_retried_write_with_an_idempotency_key_returns_the_first_answer() {
         )
         .json();
     assert_eq!(param_again, by_param);
-    assert_eq!(count(&admin, "Accounts"), 3);
+    assert_eq!(record_count(&admin, "Accounts"), 3);
 }
 
 #[test]
@@ -261,9 +259,9 @@ fn a_failed_write_frees_its_key_and_an_unfinished_one_is_never_rerun() {
             )
             .json()
     };
-    assert_eq!(code(&create("")), "MANDATORY_FIELDS_MISSING");
+    assert_eq!(error_code(&create("")), "MANDATORY_FIELDS_MISSING");
     assert_eq!(
-        code(&create("")),
+        error_code(&create("")),
         "MANDATORY_FIELDS_MISSING",
         "the failure was not kept: the retry ran again"
     );
@@ -276,33 +274,26 @@ fn a_failed_write_frees_its_key_and_an_unfinished_one_is_never_rerun() {
             [],
         )
         .unwrap();
-    let lost = admin
-        .post(
-            "create",
-            &[
-                ("elementType", "Accounts"),
-                (
-                    "element",
-                    r#"{"accountname":"L","assigned_user_id":"19x1"}"#,
-                ),
-                ("idempotencyKey", "lost"),
-            ],
-        )
-        .json();
-    assert_eq!(code(&lost), "IDEMPOTENCY_KEY_REUSED", "{lost}");
+    let create_l = |key: &str| {
+        admin
+            .post(
+                "create",
+                &[
+                    ("elementType", "Accounts"),
+                    (
+                        "element",
+                        r#"{"accountname":"L","assigned_user_id":"19x1"}"#,
+                    ),
+                    ("idempotencyKey", key),
+                ],
+            )
+            .json()
+    };
+    let lost = create_l("lost");
+    assert_eq!(error_code(&lost), "IDEMPOTENCY_KEY_REUSED", "{lost}");
     let fingerprint_of_lost: String = {
         // The same request's fingerprint, taken from a kept key.
-        admin.post(
-            "create",
-            &[
-                ("elementType", "Accounts"),
-                (
-                    "element",
-                    r#"{"accountname":"L","assigned_user_id":"19x1"}"#,
-                ),
-                ("idempotencyKey", "probe"),
-            ],
-        );
+        create_l("probe");
         server
             .db()
             .query_row(
@@ -319,21 +310,17 @@ fn a_failed_write_frees_its_key_and_an_unfinished_one_is_never_rerun() {
             [&fingerprint_of_lost],
         )
         .unwrap();
-    let unfinished = admin
-        .post(
-            "create",
-            &[
-                ("elementType", "Accounts"),
-                (
-                    "element",
-                    r#"{"accountname":"L","assigned_user_id":"19x1"}"#,
-                ),
-                ("idempotencyKey", "lost"),
-            ],
-        )
-        .json();
-    assert_eq!(code(&unfinished), "IDEMPOTENCY_KEY_IN_USE", "{unfinished}");
-    assert_eq!(count(&admin, "Accounts"), 1, "only the probe was written");
+    let unfinished = create_l("lost");
+    assert_eq!(
+        error_code(&unfinished),
+        "IDEMPOTENCY_KEY_IN_USE",
+        "{unfinished}"
+    );
+    assert_eq!(
+        record_count(&admin, "Accounts"),
+        1,
+        "only the probe was written"
+    );
 }
 
 #[test]
@@ -347,7 +334,7 @@ fn keys_are_ignored_on_reads_and_expire_after_a_day() {
             &[("id", "11x1"), ("idempotencyKey", long.as_str())],
         )
         .json();
-    assert_eq!(code(&too_long), "INVALID_FIELD_VALUE", "{too_long}");
+    assert_eq!(error_code(&too_long), "INVALID_FIELD_VALUE", "{too_long}");
     let read = admin.get("listtypes", &[("idempotencyKey", "r")]).json();
     assert_eq!(read["success"], true);
     let kept: i64 = server
@@ -372,11 +359,15 @@ fn keys_are_ignored_on_reads_and_expire_after_a_day() {
     };
     create();
     create();
-    assert_eq!(count(&admin, "Accounts"), 1);
+    assert_eq!(record_count(&admin, "Accounts"), 1);
     server
         .db()
         .execute("UPDATE idempotency SET created_at = created_at - 86401", [])
         .unwrap();
     create();
-    assert_eq!(count(&admin, "Accounts"), 2, "a day later the key is new");
+    assert_eq!(
+        record_count(&admin, "Accounts"),
+        2,
+        "a day later the key is new"
+    );
 }

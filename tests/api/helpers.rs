@@ -354,3 +354,17 @@ pub fn golden_body(seq: u64) -> String {
         .unwrap()
         .to_string()
 }
+
+/// An envelope's error code, or `(success)`.
+pub fn error_code(answer: &Value) -> &str {
+    answer["error"]["code"].as_str().unwrap_or("(success)")
+}
+
+/// How many live records of `module` the client's `count(*)` sees.
+pub fn record_count(c: &VtClient, module: &str) -> u64 {
+    let q = format!("select count(*) from {module};");
+    c.get("query", &[("query", &q)]).json()["result"][0]["count"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of {module}"))
+}

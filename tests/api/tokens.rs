@@ -69,10 +69,6 @@ pub fn call(
     .json()
 }
 
-fn code(answer: &Value) -> &str {
-    answer["error"]["code"].as_str().unwrap_or("(success)")
-}
-
 fn basic(user: &str, secret: &str) -> String {
     format!(
         "Basic {}",
@@ -150,7 +146,7 @@ fn http_basic_takes_the_user_name_and_access_key() {
         &[],
         &[("Authorization", &basic("admin", "not-the-key"))],
     );
-    assert_eq!(code(&wrong), "INVALID_USER_CREDENTIALS");
+    assert_eq!(error_code(&wrong), "INVALID_USER_CREDENTIALS");
     let garbled = call(
         &server,
         "GET",
@@ -158,7 +154,7 @@ fn http_basic_takes_the_user_name_and_access_key() {
         &[],
         &[("Authorization", "Basic %%%")],
     );
-    assert_eq!(code(&garbled), "INVALID_USER_CREDENTIALS");
+    assert_eq!(error_code(&garbled), "INVALID_USER_CREDENTIALS");
 }
 
 #[test]
@@ -171,7 +167,7 @@ fn unknown_revoked_and_expired_tokens_are_refused() {
         &[],
         &[("X-API-KEY", "stk_nothing")],
     );
-    assert_eq!(code(&unknown), "INVALID_AUTH_TOKEN");
+    assert_eq!(error_code(&unknown), "INVALID_AUTH_TOKEN");
     assert_eq!(
         unknown["error"]["message"],
         "Specified token is invalid or expired"
@@ -186,11 +182,11 @@ fn unknown_revoked_and_expired_tokens_are_refused() {
     assert!(list.contains("\tadmin\tapi\t"), "{list}");
     cli(&server, &["tokens", "revoke", &id]);
     let revoked = call(&server, "GET", "listtypes", &[], &[("X-API-KEY", &token)]);
-    assert_eq!(code(&revoked), "INVALID_AUTH_TOKEN");
+    assert_eq!(error_code(&revoked), "INVALID_AUTH_TOKEN");
     let short = api_token(&server, "admin", &["--expires-in", "1s"]);
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let expired = call(&server, "GET", "listtypes", &[], &[("X-API-KEY", &short)]);
-    assert_eq!(code(&expired), "INVALID_AUTH_TOKEN");
+    assert_eq!(error_code(&expired), "INVALID_AUTH_TOKEN");
 }
 
 #[test]
@@ -202,7 +198,7 @@ fn a_deactivated_users_tokens_stop_working() {
     assert_eq!(before["success"], true, "{before}");
     cli(&server, &["users", "deactivate", "eve"]);
     let after = call(&server, "GET", "listtypes", &[], &[("X-API-KEY", &token)]);
-    assert_eq!(code(&after), "INVALID_AUTH_TOKEN");
+    assert_eq!(error_code(&after), "INVALID_AUTH_TOKEN");
 }
 
 #[test]
@@ -235,7 +231,7 @@ fn a_read_only_token_reads_but_never_writes() {
         ("delete", vec![("id", id.as_str())]),
     ] {
         let refused = call(&server, "POST", op, &params, &auth);
-        assert_eq!(code(&refused), "ACCESS_DENIED", "{op}: {refused}");
+        assert_eq!(error_code(&refused), "ACCESS_DENIED", "{op}: {refused}");
         assert_eq!(
             refused["error"]["message"],
             format!("The token's scope does not allow {op}")
@@ -266,11 +262,11 @@ fn a_module_allow_list_hides_every_other_module() {
         &[("elementType", "Contacts")],
         &auth,
     );
-    assert_eq!(code(&describe), "ACCESS_DENIED", "{describe}");
+    assert_eq!(error_code(&describe), "ACCESS_DENIED", "{describe}");
     let ok = call(&server, "GET", "retrieve", &[("id", &account_id)], &auth);
     assert_eq!(ok["success"], true, "{ok}");
     let denied = call(&server, "GET", "retrieve", &[("id", &contact)], &auth);
-    assert_eq!(code(&denied), "ACCESS_DENIED", "{denied}");
+    assert_eq!(error_code(&denied), "ACCESS_DENIED", "{denied}");
     let query = call(
         &server,
         "GET",
@@ -278,7 +274,7 @@ fn a_module_allow_list_hides_every_other_module() {
         &[("query", "select * from Contacts;")],
         &auth,
     );
-    assert_eq!(code(&query), "ACCESS_DENIED", "{query}");
+    assert_eq!(error_code(&query), "ACCESS_DENIED", "{query}");
     let create = call(
         &server,
         "POST",
@@ -289,7 +285,7 @@ fn a_module_allow_list_hides_every_other_module() {
         ],
         &auth,
     );
-    assert_eq!(code(&create), "ACCESS_DENIED", "{create}");
+    assert_eq!(error_code(&create), "ACCESS_DENIED", "{create}");
 }
 
 #[test]
@@ -314,7 +310,7 @@ fn a_session_wins_over_credentials_and_prelogin_operations_ignore_them() {
     );
     assert_eq!(challenge["success"], true, "{challenge}");
     let nothing = call(&server, "GET", "listtypes", &[], &[]);
-    assert_eq!(code(&nothing), "AUTHENTICATION_REQUIRED");
+    assert_eq!(error_code(&nothing), "AUTHENTICATION_REQUIRED");
 }
 
 #[test]
@@ -338,7 +334,7 @@ fn a_token_never_gives_more_than_its_users_own_rights() {
         &[("query", "select * from Leads;")],
         &auth,
     );
-    assert_eq!(code(&query), "ACCESS_DENIED");
+    assert_eq!(error_code(&query), "ACCESS_DENIED");
 }
 
 fn oauth(server: &TestServer, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
@@ -466,7 +462,11 @@ fn an_oauth2_refresh_token_renews_once_and_keeps_its_scope() {
         ],
         &[("Authorization", &bearer)],
     );
-    assert_eq!(code(&write), "ACCESS_DENIED", "a read scope cannot write");
+    assert_eq!(
+        error_code(&write),
+        "ACCESS_DENIED",
+        "a read scope cannot write"
+    );
     let read = call(
         &server,
         "GET",
@@ -556,7 +556,7 @@ fn oauth2_errors_use_the_standard_codes_and_statuses() {
         &[("Authorization", &bearer)],
     );
     assert_eq!(
-        code(&gone),
+        error_code(&gone),
         "INVALID_AUTH_TOKEN",
         "removing a client revokes its tokens"
     );

@@ -3,10 +3,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn code(answer: &Value) -> &str {
-    answer["error"]["code"].as_str().unwrap_or("(success)")
-}
-
 fn upsert(c: &VtClient, module: &str, element: Value, match_on: Option<&str>) -> Value {
     let element = element.to_string();
     let mut params = vec![("elementType", module), ("element", element.as_str())];
@@ -14,14 +10,6 @@ fn upsert(c: &VtClient, module: &str, element: Value, match_on: Option<&str>) ->
         params.push(("matchOn", m));
     }
     c.post("upsert", &params).json()
-}
-
-fn count(c: &VtClient, module: &str) -> String {
-    let q = format!("select count(*) from {module};");
-    c.get("query", &[("query", &q)]).json()["result"][0]["count"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[test]
@@ -60,7 +48,7 @@ fn external_ids_are_kept_shown_on_retrieve_and_found_by_system() {
             ],
         )
         .json();
-    assert_eq!(code(&missing), "RECORD_NOT_FOUND");
+    assert_eq!(error_code(&missing), "RECORD_NOT_FOUND");
     assert_eq!(
         missing["error"]["message"],
         "No Accounts record has erp id nope"
@@ -75,14 +63,14 @@ fn external_ids_are_kept_shown_on_retrieve_and_found_by_system() {
             ],
         )
         .json();
-    assert_eq!(code(&no_module), "ACCESS_DENIED");
+    assert_eq!(error_code(&no_module), "ACCESS_DENIED");
     let no_system = admin
         .get(
             "retrieve_by_external",
             &[("elementType", "Accounts"), ("externalId", "C-1001")],
         )
         .json();
-    assert_eq!(code(&no_system), "MANDATORY_FIELDS_MISSING");
+    assert_eq!(error_code(&no_system), "MANDATORY_FIELDS_MISSING");
 }
 
 #[test]
@@ -155,14 +143,14 @@ fn an_external_id_belongs_to_one_live_record_of_a_module() {
             ],
         )
         .json();
-    assert_eq!(code(&clash), "INVALID_FIELD_VALUE");
+    assert_eq!(error_code(&clash), "INVALID_FIELD_VALUE");
     assert_eq!(
         clash["error"]["message"],
         format!("Invalid value specified for external_ids: erp id 1 belongs to {first}")
     );
     assert_eq!(
-        count(&admin, "Accounts"),
-        "1",
+        record_count(&admin, "Accounts"),
+        1,
         "the refused create wrote nothing"
     );
     let other_module = create_id(
@@ -189,7 +177,7 @@ fn an_external_id_belongs_to_one_live_record_of_a_module() {
             ],
         )
         .json();
-    assert_eq!(code(&bad), "INVALID_FIELD_VALUE");
+    assert_eq!(error_code(&bad), "INVALID_FIELD_VALUE");
 }
 
 #[test]
@@ -239,7 +227,7 @@ fn upsert_creates_then_updates_by_the_first_rule_that_matches() {
         .map(String::as_str)
         .collect();
     assert_eq!(keys, ["matchedBy", "record"]);
-    assert_eq!(count(&admin, "Contacts"), "1");
+    assert_eq!(record_count(&admin, "Contacts"), 1);
 }
 
 #[test]
@@ -278,7 +266,7 @@ fn upsert_matches_external_ids_first_and_match_on_narrows_the_cascade() {
         json!({"erp": "B1"})
     );
     let unknown = upsert(&admin, "Contacts", json!({"email": "c@x.com"}), Some("fax"));
-    assert_eq!(code(&unknown), "INVALID_FIELD_VALUE");
+    assert_eq!(error_code(&unknown), "INVALID_FIELD_VALUE");
     assert_eq!(
         unknown["error"]["message"],
         "Invalid value specified for matchOn: Contacts has no rule fax (its rules: external_id, email, phone, mobile)"
@@ -305,12 +293,12 @@ fn an_ambiguous_match_is_an_error_naming_every_candidate() {
         json!({"lastname": "Three", "phone": "700"}),
         None,
     );
-    assert_eq!(code(&r), "AMBIGUOUS_MATCH");
+    assert_eq!(error_code(&r), "AMBIGUOUS_MATCH");
     assert_eq!(
         r["error"]["message"],
         format!("2 Leads records match on phone: {first}, {second}")
     );
-    assert_eq!(count(&admin, "Leads"), "2", "nothing written");
+    assert_eq!(record_count(&admin, "Leads"), 2, "nothing written");
 }
 
 #[test]
@@ -411,7 +399,7 @@ fn records_the_caller_cannot_read_never_match() {
 fn upsert_of_users_or_actors_is_not_supported() {
     let server = TestServer::spawn();
     let r = upsert(&server.admin(), "Groups", json!({"groupname": "G"}), None);
-    assert_eq!(code(&r), "OPERATION_NOT_SUPPORTED");
+    assert_eq!(error_code(&r), "OPERATION_NOT_SUPPORTED");
 }
 
 #[test]
@@ -444,5 +432,5 @@ fn concurrent_upserts_of_one_new_contact_create_it_once() {
         .count();
     assert_eq!(created, 1, "{answers:?}");
     assert!(answers.iter().all(|a| a["success"] == true), "{answers:?}");
-    assert_eq!(count(&server.admin(), "Contacts"), "1");
+    assert_eq!(record_count(&server.admin(), "Contacts"), 1);
 }

@@ -132,16 +132,25 @@ pub fn writable_module<'r>(
     name: Option<&str>,
     access: &Access,
 ) -> Result<&'r ModuleDef, WsError> {
-    let module = name
-        .and_then(|n| registry.module(n))
-        .filter(|m| access.lists(m))
-        .ok_or_else(WsError::denied)?;
+    let module = listed_module(registry, name, access)?;
     if !access.may(module, Action::Create) {
         return Err(WsError::AccessDenied(
             "Permission to write is denied".into(),
         ));
     }
     Ok(module)
+}
+
+/// The module `name`, when the caller may list it; denied otherwise (an
+/// unknown name included, as vtiger answers).
+pub fn listed_module<'r>(
+    registry: &'r Registry,
+    name: Option<&str>,
+    access: &Access,
+) -> Result<&'r ModuleDef, WsError> {
+    name.and_then(|n| registry.module(n))
+        .filter(|m| access.lists(m))
+        .ok_or_else(WsError::denied)
 }
 
 /// `element` as an object; anything else is an empty one (vtiger then
