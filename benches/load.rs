@@ -208,7 +208,12 @@ fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
         .arg(workers.to_string())
         .arg("--db")
         .arg(db)
-        .env("RUST_LOG", "warn,stripes=info")
+        // LOAD_RUST_LOG sets the server's log filter (default: a line a
+        // request, as served by default).
+        .env(
+            "RUST_LOG",
+            std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "warn,stripes=info".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

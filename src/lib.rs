@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod logging;
 pub mod ops;
 pub mod registry;
 pub mod startup;

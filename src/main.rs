@@ -345,12 +345,10 @@ fn bound_malloc_arenas() {
 fn main() {
     bound_malloc_arenas();
     // The log goes to stderr from a thread of its own, a batch of lines a
-    // write: one unbuffered write per request cost the server ~9 % of its
-    // CPU under load (perf, BENCHMARKS.md). The guard flushes it at exit.
-    let (log_writer, log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("stripes-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    // write every 50 ms: a write or a thread wake-up per request cost the
+    // server 9-20 % of its CPU under load (BENCHMARKS.md). The guard flushes
+    // it at exit.
+    let (log_writer, log_guard) = stripes::logging::batched(std::io::stderr());
     tracing_subscriber::fmt()
         .with_writer(log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
