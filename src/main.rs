@@ -344,6 +344,7 @@ fn bound_malloc_arenas() {
 
 fn main() {
     bound_malloc_arenas();
+    store::configure_sqlite_library();
     // The log goes to stderr from a thread of its own, a batch of lines a
     // write every 50 ms: a write or a thread wake-up per request cost the
     // server 9-20 % of its CPU under load (BENCHMARKS.md). The guard flushes

@@ -52,7 +52,12 @@ pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Value, WsError>, Handled) 
         operation: raw.operation(),
         user: None,
     };
-    let outcome = run(ctx, raw, &mut handled);
+    // Reads that only read check the session and answer from one snapshot.
+    let outcome = if ops::INLINE.contains(&handled.operation.as_str()) {
+        ctx.store.one_snapshot(|| run(ctx, raw, &mut handled))
+    } else {
+        run(ctx, raw, &mut handled)
+    };
     (outcome, handled)
 }
 

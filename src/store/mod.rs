@@ -68,6 +68,27 @@ pub struct Store {
     writer: writer::Writer,
 }
 
+/// Turns off SQLite's memory statistics, which the server never reads: with
+/// them on (the bundled build's default) every allocation and free SQLite
+/// makes takes one global mutex, and readers on all workers contended for it
+/// (a third of a retrieve's futex calls, perf). Call it first thing in
+/// `main`, before any thread exists and before any connection is opened;
+/// after that SQLite refuses the setting and this does nothing.
+pub fn configure_sqlite_library() {
+    // SAFETY: sqlite3_config may not run concurrently with other SQLite
+    // calls; the caller runs it before any other thread exists. Once SQLite
+    // is initialised it returns SQLITE_MISUSE and changes nothing.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_config(
+            rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+            0 as std::os::raw::c_int,
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!(rc, "SQLite memory statistics left on");
+    }
+}
+
 /// Every connection's settings. WAL with synchronous = FULL: each commit is
 /// on disk before the client hears of it, so an acknowledged write survives
 /// a process crash and a power loss alike.
@@ -210,7 +231,7 @@ impl Store {
     where
         E: From<rusqlite::Error> + From<r2d2::Error>,
     {
-        if let Some(conn) = joined::current() {
+        if let Some(conn) = joined::current().or_else(snapshot::current) {
             return work(conn);
         }
         let conn = self.conn()?;
@@ -224,9 +245,62 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs `work` with every [`Store::read`] it makes sharing one read
+    /// transaction: for a request that only reads, the session check and the
+    /// operation see one snapshot and pay for one round of SQLite's locks
+    /// instead of two (its shared-memory lock is a mutex every reader
+    /// contends for: half a retrieve's futex calls, perf). Writes `work`
+    /// makes still go to the writer, and it would not see them: only for
+    /// work that reads.
+    pub fn one_snapshot<T, E>(&self, work: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<rusqlite::Error> + From<r2d2::Error>,
+    {
+        if joined::current().or_else(snapshot::current).is_some() {
+            return work();
+        }
+        self.read(|conn| snapshot::on(conn, work))
+    }
+
     /// A connection from the pool. Call it only off the async executor.
     pub fn conn(&self) -> Result<Conn, r2d2::Error> {
         self.pool.get()
+    }
+}
+
+/// The read transaction a [`Store::one_snapshot`] call runs in, for the
+/// reads it makes.
+mod snapshot {
+    use std::cell::Cell;
+
+    use rusqlite::Connection;
+
+    thread_local! {
+        static CURRENT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
+    }
+
+    /// The connection of the snapshot open on this thread.
+    pub fn current<'a>() -> Option<&'a Connection> {
+        let ptr = CURRENT.with(Cell::get);
+        // SAFETY: set only by `on` for the duration of its `work`, from a
+        // reference that outlives that call, and cleared (by the guard,
+        // even on a panic) before `on` returns; only this thread sees it.
+        unsafe { ptr.as_ref() }
+    }
+
+    struct Clear;
+
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(std::ptr::null()));
+        }
+    }
+
+    /// Runs `work` with `conn` as this thread's snapshot connection.
+    pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
+        CURRENT.with(|c| c.set(conn as *const Connection));
+        let _clear = Clear;
+        work()
     }
 }
 
