@@ -58,41 +58,53 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
     .optional()
 }
 
-/// The SELECT that loads records of `module` (without its WHERE on ids;
-/// `+` keeps SQLite from reading the whole module through the setype index
-/// when a page's 100 ids come as an IN list),
-/// built once a module and column set (servers in one process may load
-/// different schemas): a page of 100 records reuses one text.
-fn load_sql(module: &ModuleDef, columns: &[&str]) -> std::sync::Arc<str> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<String, std::sync::Arc<str>>>> =
-        std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache
-        .entry(format!("{}:{}", module.name, columns.join(",")))
-        .or_insert_with(|| {
-            let extra: String = columns
-                .iter()
-                .map(|c| format!(", m.\"{c}\""))
-                .collect();
-            let unconverted = unconverted(module)
-                .map(|c| format!(" AND {c}"))
-                .unwrap_or_default();
-            format!(
-                "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
-                 FROM crmentity c JOIN {} m ON m._id = c.crmid
-                 WHERE +c.deleted = 0 AND +c.setype = ?1{unconverted} AND c.crmid",
-                table(module)
-            )
-            .into()
-        })
-        .clone()
+/// The SELECT that loads records of `module` and the columns it reads after
+/// the eight `crmentity` ones.
+#[derive(Debug, Clone)]
+pub struct LoadSql {
+    /// The module table's columns, in field order.
+    columns: Vec<String>,
+    /// Without its condition on ids: `+` keeps SQLite from reading the whole
+    /// module through the setype index when a page's 100 ids come as an IN
+    /// list.
+    select: String,
+    /// One record: `select` with `= ?2`.
+    by_id: String,
 }
 
-fn stored_record(r: &rusqlite::Row<'_>, columns: &[&str]) -> rusqlite::Result<StoredRecord> {
+/// `module`'s [`LoadSql`], built on first use and kept with the module's
+/// definition (servers in one process may load different schemas): a
+/// retrieve used to rebuild its 1.5 kB text, and lock a process-wide cache to
+/// find it, every time (callgrind: ~7k instructions of ~180k).
+fn load_sql(module: &ModuleDef) -> &LoadSql {
+    module.load_sql.get_or_init(|| {
+        let columns: Vec<String> = stored_columns(module)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let extra: String = columns.iter().map(|c| format!(", m.\"{c}\"")).collect();
+        let unconverted = unconverted(module)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let select = format!(
+            "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
+             FROM crmentity c JOIN {} m ON m._id = c.crmid
+             WHERE +c.deleted = 0 AND +c.setype = ?1{unconverted} AND c.crmid",
+            table(module)
+        );
+        let by_id = format!("{select} = ?2");
+        LoadSql {
+            columns,
+            select,
+            by_id,
+        }
+    })
+}
+
+fn stored_record(r: &rusqlite::Row<'_>, columns: &[String]) -> rusqlite::Result<StoredRecord> {
     let mut values = Values::with_capacity_and_hasher(columns.len(), Default::default());
     for (i, c) in columns.iter().enumerate() {
-        values.insert(c.to_string(), sql_text(r.get(8 + i)?));
+        values.insert(c.clone(), sql_text(r.get(8 + i)?));
     }
     Ok(StoredRecord {
         id: r.get(0)?,
@@ -113,10 +125,9 @@ pub fn load(
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
-    let columns = stored_columns(module);
-    let sql = format!("{} = ?2", load_sql(module, &columns));
-    super::cached_row(conn, &sql, params![module.name, id], |r| {
-        stored_record(r, &columns)
+    let sql = load_sql(module);
+    super::cached_row(conn, &sql.by_id, params![module.name, id], |r| {
+        stored_record(r, &sql.columns)
     })
     .optional()
 }
@@ -131,17 +142,13 @@ pub fn load_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let columns = stored_columns(module);
-    let sql = format!(
-        "{} IN ({})",
-        load_sql(module, &columns),
-        vec!["?"; ids.len()].join(", ")
-    );
+    let load = load_sql(module);
+    let sql = format!("{} IN ({})", load.select, vec!["?"; ids.len()].join(", "));
     let mut stmt = conn.prepare_cached(&sql)?;
     let params = std::iter::once(rusqlite::types::Value::Text(module.name.clone()))
         .chain(ids.iter().map(|i| rusqlite::types::Value::Integer(*i)));
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        stored_record(r, &columns)
+        stored_record(r, &load.columns)
     })?;
     rows.collect()
 }
@@ -404,10 +411,9 @@ mod tests {
             .store;
         let conn = store.conn().unwrap();
         let module = registry.module("Accounts").unwrap();
-        let columns = stored_columns(module);
         let sql = format!(
             "EXPLAIN QUERY PLAN {} IN ({})",
-            load_sql(module, &columns),
+            load_sql(module).select,
             vec!["?"; 100].join(", ")
         );
         let params = std::iter::once(rusqlite::types::Value::Text("Accounts".into()))
