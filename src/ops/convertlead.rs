@@ -154,13 +154,9 @@ fn create_all<'r>(
         // The lead's values through the mapping, then the client's.
         if let Some(Value::Object(map)) = lead_module.convert_map.get(name) {
             for (to, from) in map {
-                let value = stored
-                    .values
-                    .get(from.as_str().unwrap_or_default())
-                    .cloned()
-                    .flatten();
+                let value = stored.values.get(from.as_str().unwrap_or_default());
                 if let Some(v) = value.filter(|v| !v.is_empty()) {
-                    element.insert(to.clone(), v.into());
+                    element.insert(to.clone(), v.to_string().into());
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! owner, times, soft delete, label) plus one row in the module's table.
 //! Every write commits together with its change-log row.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -27,14 +28,73 @@ pub struct StoredRecord {
     pub source: String,
     /// The record label.
     pub label: String,
-    /// The module table's columns by field name (NULL as `None`).
-    pub values: Values,
+    /// The module table's columns (NULL as `None`).
+    pub values: Columns,
 }
 
 /// Column values by field name. Hashed with foldhash, not the default
-/// SipHash: a retrieve fills and reads ~45 of them, and SipHash was ~8 % of
-/// its instructions (callgrind). Field names are not attacker-chosen keys.
+/// SipHash: field names are not attacker-chosen keys.
 pub type Values = HashMap<String, Option<String>, foldhash::fast::FixedState>;
+
+/// A loaded record's module-table columns, in field order, with the names
+/// shared by every record its module loads. A map keyed by a copy of each
+/// name cost a retrieve ~25k of its ~200k instructions to fill and empty
+/// again (callgrind); the answer walks the fields in this same order, so it
+/// takes each value by position.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    names: Arc<[String]>,
+    values: Vec<Option<String>>,
+}
+
+impl Columns {
+    /// Column `name`'s value (`None` for NULL or no such column).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.position(name)?;
+        self.values[i].as_deref()
+    }
+
+    /// Moves column `name`'s value out, looking first at position `*next`
+    /// (where a walk in field order finds it) and leaving `*next` after it.
+    pub fn take_in_order(&mut self, name: &str, next: &mut usize) -> Option<String> {
+        let i = match self.names.get(*next) {
+            Some(n) if n == name => *next,
+            _ => self.position(name)?,
+        };
+        *next = i + 1;
+        self.values[i].take()
+    }
+
+    /// Sets column `name` (no-op when the module has no such column).
+    pub fn set(&mut self, name: &str, value: Option<String>) {
+        if let Some(i) = self.position(name) {
+            self.values[i] = value;
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+}
+
+/// Field values looked up by name: what a label, a derived field or an
+/// inventory total is computed from, before or after the row exists.
+pub trait FieldValues {
+    /// Field `name`'s value, `None` for NULL or absent.
+    fn value(&self, name: &str) -> Option<&str>;
+}
+
+impl FieldValues for Values {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.as_deref())
+    }
+}
+
+impl FieldValues for Columns {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+}
 
 /// The module a live record belongs to, by object id.
 pub fn live_setype(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
@@ -63,7 +123,7 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
 #[derive(Debug, Clone)]
 pub struct LoadSql {
     /// The module table's columns, in field order.
-    columns: Vec<String>,
+    columns: Arc<[String]>,
     /// Without its condition on ids: `+` keeps SQLite from reading the whole
     /// module through the setype index when a page's 100 ids come as an IN
     /// list.
@@ -78,7 +138,7 @@ pub struct LoadSql {
 /// find it, every time (callgrind: ~7k instructions of ~180k).
 fn load_sql(module: &ModuleDef) -> &LoadSql {
     module.load_sql.get_or_init(|| {
-        let columns: Vec<String> = stored_columns(module)
+        let columns: Arc<[String]> = stored_columns(module)
             .into_iter()
             .map(str::to_string)
             .collect();
@@ -101,11 +161,10 @@ fn load_sql(module: &ModuleDef) -> &LoadSql {
     })
 }
 
-fn stored_record(r: &rusqlite::Row<'_>, columns: &[String]) -> rusqlite::Result<StoredRecord> {
-    let mut values = Values::with_capacity_and_hasher(columns.len(), Default::default());
-    for (i, c) in columns.iter().enumerate() {
-        values.insert(c.clone(), sql_text(r.get(8 + i)?));
-    }
+fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Result<StoredRecord> {
+    let values = (0..columns.len())
+        .map(|i| Ok(sql_text(r.get(8 + i)?)))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(StoredRecord {
         id: r.get(0)?,
         owner: r.get(1)?,
@@ -115,7 +174,10 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &[String]) -> rusqlite::Result<
         modified_time: r.get(5)?,
         source: r.get(6)?,
         label: r.get(7)?,
-        values,
+        values: Columns {
+            names: Arc::clone(columns),
+            values,
+        },
     })
 }
 
@@ -265,7 +327,9 @@ pub fn update_in(
     let mut stored = load(tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let derived = derived_values(module, &stored.values);
     super::rows::update(tx, module, id, &derived)?;
-    stored.values.extend(derived);
+    for (name, value) in derived {
+        stored.values.set(&name, value);
+    }
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
     tx.prepare_cached(
@@ -335,11 +399,11 @@ pub fn delete_in(
 }
 
 /// The label: the label fields' values joined by a space (vtiger's entity name).
-pub fn compute_label(module: &ModuleDef, values: &Values) -> String {
+pub fn compute_label(module: &ModuleDef, values: &impl FieldValues) -> String {
     module
         .label_fields
         .iter()
-        .filter_map(|f| values.get(f).cloned().flatten())
+        .filter_map(|f| values.value(f))
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .collect::<Vec<_>>()
@@ -357,20 +421,16 @@ pub fn is_numeric(kind: FieldType) -> bool {
 
 /// Values of derived fields (`percentOf`) from the record's other values,
 /// computed exactly in decimal: no float ever touches a stored amount.
-pub fn derived_values(module: &ModuleDef, values: &Values) -> Vec<(String, Option<String>)> {
+pub fn derived_values(
+    module: &ModuleDef,
+    values: &impl FieldValues,
+) -> Vec<(String, Option<String>)> {
     module
         .fields
         .iter()
         .filter_map(|f| {
             let [a, b] = f.percent_of.as_ref()?;
-            let value = |name: &str| {
-                values
-                    .get(name)
-                    .cloned()
-                    .flatten()
-                    .and_then(|v| parse_decimal(&v))
-                    .unwrap_or((0, 0))
-            };
+            let value = |name: &str| values.value(name).and_then(parse_decimal).unwrap_or((0, 0));
             Some((f.name.clone(), Some(percent(value(a), value(b)))))
         })
         .collect()
@@ -401,6 +461,33 @@ fn percent((a, sa): (i128, u32), (b, sb): (i128, u32)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn columns(pairs: &[(&str, Option<&str>)]) -> Columns {
+        Columns {
+            names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
+            values: pairs.iter().map(|(_, v)| v.map(str::to_string)).collect(),
+        }
+    }
+
+    #[test]
+    fn columns_are_taken_by_position_and_found_by_name_out_of_order() {
+        let mut c = columns(&[("a", Some("1")), ("b", None), ("c", Some("3"))]);
+        let mut next = 0;
+        assert_eq!(c.take_in_order("a", &mut next).as_deref(), Some("1"));
+        assert_eq!(next, 1);
+        // Out of order: found by name, and the walk goes on after it.
+        assert_eq!(c.take_in_order("c", &mut next).as_deref(), Some("3"));
+        assert_eq!(next, 3);
+        assert_eq!(c.take_in_order("b", &mut next), None);
+        assert_eq!(c.take_in_order("nowhere", &mut next), None);
+        assert_eq!(next, 2, "an unknown name leaves the walk where it was");
+        // Taken values are gone; set reaches existing columns only.
+        assert_eq!(c.get("a"), None);
+        c.set("b", Some("2".into()));
+        c.set("nowhere", Some("x".into()));
+        assert_eq!(c.value("b"), Some("2"));
+        assert_eq!(c.value("nowhere"), None);
+    }
 
     #[test]
     fn a_page_of_records_is_read_by_id_never_through_the_module_index() {

@@ -162,13 +162,12 @@ fn sold_record(conn: &Connection, registry: &Registry, ws: &str) -> Result<i64, 
 /// total; the overall discount, group taxes, shipping and its taxes, and the
 /// adjustment make the grand total.
 pub fn totals(
-    header: &crate::store::records::Values,
+    header: &impl crate::store::records::FieldValues,
     lines: &[Line],
 ) -> Vec<(String, Option<String>)> {
-    let get = |k: &str| number(header.get(k).and_then(|v| v.as_deref())).unwrap_or_default();
+    let get = |k: &str| number(header.value(k)).unwrap_or_default();
     let group = header
-        .get("hdnTaxType")
-        .and_then(|v| v.as_deref())
+        .value("hdnTaxType")
         .is_some_and(|t| t.eq_ignore_ascii_case("group"));
     let nets: Decimal = lines.iter().map(Line::net).sum();
     let line_taxes: Decimal = if group {

@@ -103,6 +103,9 @@ pub fn to_wire(
 ) -> Result<Value, WsError> {
     // Sized once: growing it rehashed every key (callgrind).
     let mut out = Map::with_capacity(module.fields.len() + 3);
+    // The stored columns come in field order: each is found where the
+    // previous one ended.
+    let mut next_column = 0;
     for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
         let value = match (f.system, f.kind) {
             (Some(SystemField::Createdtime), _) => rec.created_time.clone(),
@@ -113,7 +116,7 @@ pub fn to_wire(
             (None, FieldType::Owner) => owner_ws(conn, registry, rec.owner)?,
             (None, kind) => {
                 // Taken, not cloned: the stored record is used up here.
-                let stored = rec.values.remove(&f.name).flatten();
+                let stored = rec.values.take_in_order(&f.name, &mut next_column);
                 match kind {
                     FieldType::Reference => {
                         let id = stored.and_then(|s| s.parse::<i64>().ok());
