@@ -33,6 +33,24 @@ pub fn within<T>(budget: Duration, work: impl FnOnce() -> T) -> T {
     work()
 }
 
+/// Runs `work` with no deadline on this thread, then puts the deadline
+/// back: for ending a transaction, which must never be interrupted. A read's
+/// COMMIT cut short (the deadline passed while the answer was being built,
+/// and the statement's step count crossed a check) and then its ROLLBACK
+/// left the pooled connection inside the transaction: the next request to
+/// take it failed with "cannot start a transaction within a transaction".
+pub fn suspended<T>(work: impl FnOnce() -> T) -> T {
+    /// Puts the deadline back even if `work` panics.
+    struct Restore(Option<Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEADLINE.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DEADLINE.with(|d| d.replace(None)));
+    work()
+}
+
 /// Installs the deadline check on a connection (every pooled one).
 pub(super) fn install(conn: &Connection) {
     conn.progress_handler(
@@ -66,6 +84,27 @@ mod tests {
         install(&conn);
         let err = within(Duration::from_millis(5), || slow(&conn)).unwrap_err();
         assert!(is_interrupt(&err), "{err}");
+    }
+
+    #[test]
+    fn a_suspended_deadline_interrupts_nothing_and_comes_back() {
+        let conn = Connection::open_in_memory().unwrap();
+        install(&conn);
+        let (inside, after) = within(Duration::ZERO, || {
+            let inside = suspended(|| slow_enough(&conn));
+            (inside, slow_enough(&conn))
+        });
+        assert_eq!(inside.unwrap(), 200000);
+        assert!(is_interrupt(&after.unwrap_err()), "the deadline is back");
+    }
+
+    fn slow_enough(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+             SELECT count(*) FROM n",
+            [],
+            |r| r.get(0),
+        )
     }
 
     #[test]

@@ -53,7 +53,7 @@ struct EndsOnDrop<'c>(&'c rusqlite::Connection);
 impl Drop for EndsOnDrop<'_> {
     fn drop(&mut self) {
         if !self.0.is_autocommit() {
-            let _ = run_cached(self.0, "ROLLBACK");
+            let _ = budget::suspended(|| run_cached(self.0, "ROLLBACK"));
         }
     }
 }
@@ -248,10 +248,14 @@ impl Store {
         let conn = self.conn()?;
         // BEGIN and COMMIT as cached statements: parsing them anew (what
         // rusqlite's transaction does) cost ~9 % of a retrieve (perf).
-        run_cached(&conn, "BEGIN")?;
+        // The guard comes first: a BEGIN interrupted by the inline budget
+        // can fail after it has opened the transaction.
         let snapshot = EndsOnDrop(&conn);
+        run_cached(&conn, "BEGIN")?;
         let out = work(&conn)?;
-        run_cached(&conn, "COMMIT")?;
+        // Past the inline budget the answer is built all the same: ending
+        // the snapshot is not the work the budget bounds.
+        budget::suspended(|| run_cached(&conn, "COMMIT"))?;
         drop(snapshot);
         Ok(out)
     }
@@ -363,5 +367,41 @@ mod joined {
         }
         super::run_cached(conn, "RELEASE joined")?;
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::error::WsError;
+
+    fn select_one(store: &Store) -> Result<i64, WsError> {
+        store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get(0))?))
+    }
+
+    #[test]
+    fn reads_past_their_budget_leave_no_transaction_open_on_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = crate::registry::Registry::load(None).unwrap();
+        let store = Store::open(&dir.path().join("b.db"), &registry, Some("k"))
+            .unwrap()
+            .store;
+        // Every statement is past its deadline: each time a cached BEGIN,
+        // SELECT or COMMIT crosses a progress check it is interrupted.
+        let interrupted = budget::within(Duration::ZERO, || {
+            (0..5_000)
+                .filter(|_| select_one(&store) == Err(WsError::Overran))
+                .count()
+        });
+        assert!(interrupted > 0, "the budget interrupted nothing");
+        for _ in 0..20 {
+            assert_eq!(
+                select_one(&store),
+                Ok(1),
+                "a connection was left mid-transaction"
+            );
+        }
     }
 }
