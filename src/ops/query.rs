@@ -127,8 +127,11 @@ fn project(full: Value, columns: Option<&[String]>, id_column: Option<&str>) -> 
             out.extend(full);
         }
         (None, None) => {
-            out.extend(full);
-            out.insert("id".into(), id);
+            // `id` moved to the end of the record's own map: copying the
+            // rest into a new one rehashed every key (~17k of a one-record
+            // query's ~230k instructions, callgrind).
+            full.insert("id".into(), id);
+            return Value::Object(full);
         }
     }
     Value::Object(out)

@@ -201,8 +201,12 @@ pub fn load_many(
     module: &ModuleDef,
     ids: &[i64],
 ) -> rusqlite::Result<Vec<StoredRecord>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    match ids {
+        [] => return Ok(Vec::new()),
+        // One id (a query on a unique value): the retrieve's statement,
+        // whose text is built once, not an IN list formatted each time.
+        [id] => return Ok(load(conn, module, *id)?.into_iter().collect()),
+        _ => {}
     }
     let load = load_sql(module);
     let sql = format!("{} IN ({})", load.select, vec!["?"; ids.len()].join(", "));
