@@ -85,6 +85,19 @@ impl TestServer {
         c
     }
 
+    /// How many change-log rows were ever written: the log keeps a record's
+    /// latest change for each owner, so its row count is not the number of
+    /// writes; its AUTOINCREMENT counter is.
+    pub fn changes_logged(&self) -> i64 {
+        self.db()
+            .query_row(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changelog'), 0)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     /// A client without a session.
     pub fn client(&self) -> VtClient {
         VtClient {
