@@ -370,6 +370,18 @@ mod joined {
     }
 }
 
+/// A store on a new database in a temporary folder (kept alive by the
+/// returned guard), with the default schema: for unit tests.
+#[cfg(test)]
+pub(crate) fn open_for_test() -> (tempfile::TempDir, Store, Registry) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::load(None).unwrap();
+    let store = Store::open(&dir.path().join("test.db"), &registry, Some("k"))
+        .unwrap()
+        .store;
+    (dir, store, registry)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -383,11 +395,7 @@ mod tests {
 
     #[test]
     fn reads_past_their_budget_leave_no_transaction_open_on_the_pool() {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = crate::registry::Registry::load(None).unwrap();
-        let store = Store::open(&dir.path().join("b.db"), &registry, Some("k"))
-            .unwrap()
-            .store;
+        let (_dir, store, _) = open_for_test();
         // Every statement is past its deadline: each time a cached BEGIN,
         // SELECT or COMMIT crosses a progress check it is interrupted.
         let interrupted = budget::within(Duration::ZERO, || {

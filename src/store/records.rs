@@ -510,11 +510,7 @@ mod tests {
 
     #[test]
     fn a_page_of_records_is_read_by_id_never_through_the_module_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = crate::registry::Registry::load(None).unwrap();
-        let store = crate::store::Store::open(&dir.path().join("p.db"), &registry, Some("k"))
-            .unwrap()
-            .store;
+        let (_dir, store, registry) = crate::store::open_for_test();
         let conn = store.conn().unwrap();
         let module = registry.module("Accounts").unwrap();
         let sql = format!(
@@ -539,11 +535,7 @@ mod tests {
 
     #[test]
     fn a_change_replaces_the_records_earlier_changes_for_the_same_owner_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = crate::registry::Registry::load(None).unwrap();
-        let store = crate::store::Store::open(&dir.path().join("c.db"), &registry, Some("k"))
-            .unwrap()
-            .store;
+        let (_dir, store, _) = crate::store::open_for_test();
         let conn = store.conn().unwrap();
         let log = |id, action, owner| log_setype_change(&conn, id, "Accounts", action, owner, 0);
         log(500, "create", 1).unwrap();

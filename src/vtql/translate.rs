@@ -395,12 +395,7 @@ mod tests {
     }
 
     fn open() -> (tempfile::TempDir, Store, Registry) {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::load(None).unwrap();
-        let store = Store::open(&dir.path().join("plan.db"), &registry, Some("k"))
-            .unwrap()
-            .store;
-        (dir, store, registry)
+        crate::store::open_for_test()
     }
 
     #[test]
