@@ -34,11 +34,12 @@ pub fn within<T>(budget: Duration, work: impl FnOnce() -> T) -> T {
 }
 
 /// Runs `work` with no deadline on this thread, then puts the deadline
-/// back: for ending a transaction, which must never be interrupted. A read's
-/// COMMIT cut short (the deadline passed while the answer was being built,
-/// and the statement's step count crossed a check) and then its ROLLBACK
-/// left the pooled connection inside the transaction: the next request to
-/// take it failed with "cannot start a transaction within a transaction".
+/// back: for ending a transaction, which must never be interrupted (the
+/// deadline can pass while an answer is built, and a cached statement's
+/// step count crosses a check every so many runs). A ROLLBACK cut short
+/// leaves the pooled connection inside the transaction, and the next
+/// request to take it fails with "cannot start a transaction within a
+/// transaction"; a COMMIT cut short throws away an answer already built.
 pub fn suspended<T>(work: impl FnOnce() -> T) -> T {
     /// Puts the deadline back even if `work` panics.
     struct Restore(Option<Instant>);
