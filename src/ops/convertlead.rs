@@ -11,6 +11,7 @@ use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, WsId};
+use crate::store::records::FieldValues;
 use crate::store::tables::has_column;
 use crate::store::{conversion, records};
 
@@ -154,7 +155,7 @@ fn create_all<'r>(
         // The lead's values through the mapping, then the client's.
         if let Some(Value::Object(map)) = lead_module.convert_map.get(name) {
             for (to, from) in map {
-                let value = stored.values.get(from.as_str().unwrap_or_default());
+                let value = stored.values.value(from.as_str().unwrap_or_default());
                 if let Some(v) = value.filter(|v| !v.is_empty()) {
                     element.insert(to.clone(), v.to_string().into());
                 }

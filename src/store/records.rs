@@ -48,12 +48,6 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Column `name`'s value (`None` for NULL or no such column).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.position(name)?;
-        self.values[i].as_deref()
-    }
-
     /// Moves column `name`'s value out, looking first at position `*next`
     /// (where a walk in field order finds it) and leaving `*next` after it.
     pub fn take_in_order(&mut self, name: &str, next: &mut usize) -> Option<String> {
@@ -92,7 +86,7 @@ impl FieldValues for Values {
 
 impl FieldValues for Columns {
     fn value(&self, name: &str) -> Option<&str> {
-        self.get(name)
+        self.values[self.position(name)?].as_deref()
     }
 }
 
@@ -501,7 +495,7 @@ mod tests {
         assert_eq!(c.take_in_order("nowhere", &mut next), None);
         assert_eq!(next, 2, "an unknown name leaves the walk where it was");
         // Taken values are gone; set reaches existing columns only.
-        assert_eq!(c.get("a"), None);
+        assert_eq!(c.value("a"), None);
         c.set("b", Some("2".into()));
         c.set("nowhere", Some("x".into()));
         assert_eq!(c.value("b"), Some("2"));
