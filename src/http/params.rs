@@ -67,6 +67,15 @@ impl Params {
 
 /// Decodes one urlencoded component; `false` when it is not valid UTF-8.
 fn decode_component(raw: &[u8]) -> (String, bool) {
+    // Most components (operation, sessionName, id) hold nothing to decode:
+    // copied whole, not a byte at a time through two buffers (~5k of a
+    // retrieve's instructions, callgrind).
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return match std::str::from_utf8(raw) {
+            Ok(s) => (s.to_string(), true),
+            Err(_) => (String::from_utf8_lossy(raw).into_owned(), false),
+        };
+    }
     let plus_as_space: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
@@ -328,6 +337,15 @@ mod tests {
         assert_eq!(p.get("a"), Some("\u{fffd}\u{fffd}"));
         assert_eq!(p.get("b"), Some("ok go"));
         assert_eq!(p.get("c"), Some("é"));
+    }
+
+    #[test]
+    fn components_with_nothing_to_decode_are_read_as_they_are() {
+        let p = Params::from_urlencoded(b"id=11x42&raw=\xff\xfe&name=Caf\xc3\xa9");
+        assert_eq!(p.get("id"), Some("11x42"));
+        assert!(p.is_invalid_utf8("raw") && !p.is_invalid_utf8("id"));
+        assert_eq!(p.get("raw"), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(p.get("name"), Some("Café"));
     }
 
     #[test]

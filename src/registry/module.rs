@@ -67,11 +67,11 @@ pub struct ModuleDef {
     pub match_rules: Vec<MatchRule>,
     /// Fields in vtiger's order (the order of describe and of records).
     pub fields: Vec<FieldDef>,
-    /// The store's SELECT for this module's records, built from the fields
-    /// on first use; kept here so that it lives exactly as long as, and
-    /// belongs to, this definition.
+    /// The store's SQL texts for this module, built from the fields on
+    /// first use; kept here so that they live exactly as long as, and
+    /// belong to, this definition.
     #[serde(skip)]
-    pub load_sql: std::sync::OnceLock<crate::store::records::LoadSql>,
+    pub sql: crate::store::tables::ModuleSql,
 }
 
 /// One rule of upsert's match cascade: a record matches when one of its

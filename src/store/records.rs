@@ -131,7 +131,7 @@ pub struct LoadSql {
 /// retrieve used to rebuild its 1.5 kB text, and lock a process-wide cache to
 /// find it, every time (callgrind: ~7k instructions of ~180k).
 fn load_sql(module: &ModuleDef) -> &LoadSql {
-    module.load_sql.get_or_init(|| {
+    module.sql.load.get_or_init(|| {
         let columns: Arc<[String]> = stored_columns(module)
             .into_iter()
             .map(str::to_string)

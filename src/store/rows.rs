@@ -18,12 +18,15 @@ fn live_condition(module: &ModuleDef) -> &'static str {
 
 /// Whether `module` has a live row `id`.
 pub fn exists(conn: &Connection, module: &ModuleDef, id: i64) -> rusqlite::Result<bool> {
-    let sql = format!(
-        "SELECT 1 FROM {} WHERE _id = ?1{}",
-        table(module),
-        live_condition(module)
-    );
-    Ok(super::cached_row(conn, &sql, [id], |_| Ok(()))
+    // Built once a module: a retrieve checks its owner and references here.
+    let sql = module.sql.exists.get_or_init(|| {
+        format!(
+            "SELECT 1 FROM {} WHERE _id = ?1{}",
+            table(module),
+            live_condition(module)
+        )
+    });
+    Ok(super::cached_row(conn, sql, [id], |_| Ok(()))
         .optional()?
         .is_some())
 }

@@ -2,10 +2,25 @@
 //! per stored field. Adding a field to a schema file and restarting adds its
 //! column; nothing is ever dropped, so no data is lost.
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use rusqlite::Connection;
 
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry};
+
+/// A module's SQL texts, each built on first use and kept with the module's
+/// definition: formatting them anew for every call was a few thousand
+/// instructions a request (callgrind), and servers in one process may load
+/// different schemas, so they cannot be process-wide.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleSql {
+    /// Its records' SELECT (`records`).
+    pub(crate) load: OnceLock<super::records::LoadSql>,
+    /// Whether a row lives (`rows::exists`).
+    pub(crate) exists: OnceLock<String>,
+    /// A session and its user, for the Users module (`users::by_session`).
+    pub(crate) session: OnceLock<String>,
+}
 
 /// A column value as the text the wire shows; NULL is `None`.
 pub fn sql_text(v: rusqlite::types::Value) -> Option<String> {

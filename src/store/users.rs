@@ -90,14 +90,21 @@ pub fn by_session(
     registry: &Registry,
     token: &str,
 ) -> rusqlite::Result<Option<(super::auth_tables::SessionRow, UserAuth)>> {
-    super::cached_row(
-        conn,
-        &format!(
+    let users = registry
+        .module(USERS)
+        .expect("the registry always has Users");
+    // Built once: every call with a session runs it.
+    let sql = users.sql.session.get_or_init(|| {
+        format!(
             "SELECT {AUTH_COLUMNS}, s.user_id, s.created_at, s.last_seen
              FROM sessions s JOIN {} u ON u._id = s.user_id AND u._deleted = 0
              WHERE s.token = ?1",
-            users_table(registry)
-        ),
+            table(users)
+        )
+    });
+    super::cached_row(
+        conn,
+        sql,
         params![super::auth_tables::stored_key(token)],
         |r| {
             let session = super::auth_tables::SessionRow {
