@@ -458,18 +458,17 @@ impl Access {
             .is_none_or(|f| self.field(module, f) != FieldAccess::Hidden)
     }
 
-    /// Removes the fields the caller may not see from a record on the wire.
-    pub fn strip_hidden(&self, module: &ModuleDef, record: &mut serde_json::Value) {
+    /// The fields of `module` the caller may not see: records on the wire
+    /// leave them out.
+    pub fn hidden_fields<'m>(&self, module: &'m ModuleDef) -> Vec<&'m FieldDef> {
         if self.is_admin || self.fields.is_empty() {
-            return;
+            return Vec::new();
         }
-        if let Some(object) = record.as_object_mut() {
-            for f in &module.fields {
-                if self.field(module, f) == FieldAccess::Hidden {
-                    object.shift_remove(&f.name);
-                }
-            }
-        }
+        module
+            .fields
+            .iter()
+            .filter(|f| self.field(module, f) == FieldAccess::Hidden)
+            .collect()
     }
 }
 

@@ -6,6 +6,8 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
 use crate::error::WsError;
+use crate::ops::records::{Entry, WireRecord};
+use crate::ops::Answer;
 
 /// The success envelope: `success` first, then `result` (spec §1.4).
 pub fn ok(result: Value) -> Value {
@@ -33,15 +35,15 @@ pub fn err(e: &WsError) -> Value {
 /// The HTTP answer for an operation's outcome. Clients treat any status but
 /// 200 as a transport failure (vtigerpy raises, node-vtiger crashes), so
 /// errors are 200 too.
-pub fn respond(outcome: &Result<Value, WsError>) -> HttpResponse {
+pub fn respond(outcome: &Result<Answer, WsError>) -> HttpResponse {
     let body = match outcome {
         // The result written in place, never copied into an envelope value
         // first: that deep copy and its drop were a tenth of a retrieve's
         // instructions (callgrind).
-        Ok(v) => {
+        Ok(answer) => {
             let mut out = String::with_capacity(4096);
             out.push_str(r#"{"success":true,"result":"#);
-            write_value(&mut out, v);
+            write_answer(&mut out, answer);
             out.push('}');
             out
         }
@@ -80,6 +82,59 @@ pub fn php_json(v: &Value) -> String {
     let mut out = String::with_capacity(256);
     write_value(&mut out, v);
     out
+}
+
+fn write_answer(out: &mut String, answer: &Answer) {
+    match answer {
+        Answer::Json(v) => write_value(out, v),
+        Answer::Record(record) => write_record(out, record),
+        Answer::Records(records) => {
+            out.push('[');
+            for (i, record) in records.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_record(out, record);
+            }
+            out.push(']');
+        }
+        Answer::Object(entries) if entries.is_empty() => out.push_str("[]"),
+        Answer::Object(entries) => {
+            out.push('{');
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_answer(out, value);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A record, straight from its fields (no JSON map in between), encoded as
+/// [`write_value`] would encode the same record as a JSON object.
+fn write_record(out: &mut String, record: &WireRecord) {
+    let mut entries = record.entries().peekable();
+    if entries.peek().is_none() {
+        out.push_str("[]");
+        return;
+    }
+    out.push('{');
+    for (i, (key, value)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        match value {
+            Entry::Text(s) => write_string(out, s),
+            Entry::Json(v) => write_value(out, v),
+        }
+    }
+    out.push('}');
 }
 
 fn write_value(out: &mut String, v: &Value) {
@@ -190,6 +245,43 @@ fn write_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn written(answer: &Answer) -> String {
+        let mut out = String::new();
+        write_answer(&mut out, answer);
+        out
+    }
+
+    #[test]
+    fn a_record_is_written_exactly_as_its_json_object_would_be() {
+        let names: std::sync::Arc<[String]> = ["website", "accountname", "secret"]
+            .map(String::from)
+            .into();
+        let mut r = WireRecord::with_fields(names.clone());
+        for v in ["https://a.b/c", "Müller \"&\" Söhne", "hidden"] {
+            r.push_field(v.into());
+        }
+        r.hide("secret");
+        r.push_tail("id", json!("11x7"));
+        r.push_tail("external_ids", json!({"erp": "A/1"}));
+        let direct = written(&Answer::Record(r.clone()));
+        assert_eq!(direct, php_json(&r.clone().into_value()));
+        assert!(direct.starts_with(r#"{"website":"https:\/\/a.b\/c","accountname":"M\u00fcller"#));
+        let list = Answer::Records(vec![r.clone(), r.clone()]);
+        assert_eq!(written(&list), php_json(&list.clone().into_value()));
+        let page = Answer::Object(vec![
+            ("updated", list),
+            ("deleted", Answer::Json(json!(["11x9"]))),
+            ("more", Answer::Json(json!(false))),
+        ]);
+        assert_eq!(written(&page), php_json(&page.clone().into_value()));
+        assert_eq!(written(&Answer::Object(Vec::new())), "[]");
+        // PHP cannot tell an empty map from an empty list.
+        assert_eq!(
+            written(&Answer::Record(WireRecord::with_fields(names))),
+            "[]"
+        );
+    }
 
     #[test]
     fn escapes_like_php_json_encode() {

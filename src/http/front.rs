@@ -1,11 +1,9 @@
 //! The front controller: vtiger's order of checks (spec §1.5), then the
 //! operation. The order decides which error wins, and clients see it.
-use serde_json::Value;
-
 use super::params::RawRequest;
 use crate::auth::{credentials, session, Caller};
 use crate::error::WsError;
-use crate::ops::{self, Ctx, OpCall};
+use crate::ops::{self, Answer, Ctx, OpCall};
 use crate::registry::HttpType;
 use crate::store::budget;
 
@@ -26,7 +24,7 @@ pub struct Handled {
 /// `web::block` (STYLE rule 7): the hop there and back halved retrieve's
 /// throughput (BENCHMARKS.md), and the budget bounds what a worker can be
 /// held up by.
-pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Value, WsError>, Handled)> {
+pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Answer, WsError>, Handled)> {
     if ctx.inline_budget.is_zero()
         || !ops::INLINE.contains(&raw.operation().as_str())
         || !ctx.store.has_idle_conn()
@@ -47,7 +45,7 @@ pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Value, WsErr
 
 /// Runs one request through the checks and the operation. Blocking: call it
 /// off the async executor.
-pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Value, WsError>, Handled) {
+pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Answer, WsError>, Handled) {
     let mut handled = Handled {
         operation: raw.operation(),
         user: None,
@@ -61,7 +59,7 @@ pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Value, WsError>, Handled) 
     (outcome, handled)
 }
 
-fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsError> {
+fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Answer, WsError> {
     // 1. Unknown or missing operation. vtiger dies with an empty HTTP 500
     //    here; every client treats our envelope as the failure it means.
     let op = ctx
@@ -114,9 +112,11 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Value, WsEr
             params,
             raw,
         };
+        // Kept and replayed as JSON; writes answer JSON anyway.
         return crate::idempotency::once(ctx, user_id, key, fingerprint, || {
-            ops::dispatch(ctx, &call)
-        });
+            ops::dispatch(ctx, &call).map(Answer::into_value)
+        })
+        .map(Answer::Json);
     }
     ops::dispatch(
         ctx,

@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::records::{denied_for_id, Mandatory};
-use super::{create, delete, retrieve, update, Ctx, OpCall};
+use super::{create, delete, retrieve, update, Answer, Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::http::envelope;
@@ -215,5 +215,5 @@ fn as_object(item: Value) -> Result<Map<String, Value>, WsError> {
 
 fn retrieve_item(ctx: &Ctx, caller: &Caller, item: &Value) -> Result<Value, WsError> {
     let id = item_id(item).ok_or_else(denied_for_id)?;
-    retrieve::run(ctx, retrieve::Params::new(id, caller.clone()))
+    retrieve::run(ctx, retrieve::Params::new(id, caller.clone())).map(Answer::into_value)
 }

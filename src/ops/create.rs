@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::records::{
     element_object, external, files, inventory, now_pair, read_element, row_to_wire, wire_record,
-    with_defaults, writable_module, Mandatory, Writer,
+    with_defaults, writable_module, Mandatory, WireRecord, Writer,
 };
 use super::{Ctx, OpCall};
 use crate::auth::Caller;
@@ -108,7 +108,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     })?;
     ctx.store.read(|conn| {
         let record = wire_record(conn, &ctx.registry, &p.caller.access, module, id)?;
-        inventory::with_lines(conn, &ctx.registry, module, id, record)
+        inventory::with_lines(conn, &ctx.registry, module, id, record).map(WireRecord::into_value)
     })
 }
 

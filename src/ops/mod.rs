@@ -37,6 +37,7 @@ use crate::error::WsError;
 use crate::http::params::{Params, RawRequest};
 use crate::registry::{OperationDef, Registry};
 use crate::store::Store;
+use records::WireRecord;
 
 /// What every operation may use; cheap to clone (for work that runs on
 /// the writer thread, see `Store::serialized`).
@@ -55,6 +56,48 @@ pub struct Ctx {
     /// How long a short read ([`INLINE`]) may spend in SQLite on the HTTP
     /// worker before it moves to the blocking pool; zero: never inline.
     pub inline_budget: std::time::Duration,
+}
+
+/// What an operation answers: JSON, or records that go to the wire as they
+/// are (the hot reads: retrieve and `select *` queries), never built into
+/// JSON maps first (see `records::WireRecord`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Any JSON result.
+    Json(Value),
+    /// One record.
+    Record(WireRecord),
+    /// A list of records.
+    Records(Vec<WireRecord>),
+    /// An object of fixed keys, in order, whose values may hold records
+    /// (sync's page).
+    Object(Vec<(&'static str, Answer)>),
+}
+
+impl Answer {
+    /// The answer as JSON, for callers that keep or combine it (batches,
+    /// idempotent replays).
+    pub fn into_value(self) -> Value {
+        match self {
+            Answer::Json(v) => v,
+            Answer::Record(r) => r.into_value(),
+            Answer::Records(rs) => {
+                Value::Array(rs.into_iter().map(WireRecord::into_value).collect())
+            }
+            Answer::Object(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Json(v)
+    }
 }
 
 /// One call of an operation, after the front controller's checks.
@@ -109,8 +152,9 @@ pub const INLINE: &[&str] = &[
 
 /// Runs the operation `call.op` names. The only dispatch `match`; an
 /// operation registered in the table but not built yet says so.
-pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
-    match call.op.name.as_str() {
+pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Answer, WsError> {
+    // The hot reads answer records as they are (`return`); the rest JSON.
+    let json = match call.op.name.as_str() {
         "getchallenge" => getchallenge::run(ctx, getchallenge::Params::from_call(call)),
         "login" => login::run(ctx, login::Params::from_call(call)),
         "logout" => logout::run(ctx, logout::Params::from_call(call)?),
@@ -118,12 +162,14 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "listtypes" => listtypes::run(ctx, listtypes::Params::from_call(call)?),
         "describe" => describe::run(ctx, describe::Params::from_call(call)?),
         "create" => create::run(ctx, create::Params::from_call(call)?),
-        "retrieve" | "retrieve_inventory" => retrieve::run(ctx, retrieve::Params::from_call(call)?),
+        "retrieve" | "retrieve_inventory" => {
+            return retrieve::run(ctx, retrieve::Params::from_call(call)?)
+        }
         "update" => update::run(ctx, update::Params::from_call(call)?),
         "revise" => revise::run(ctx, revise::params(call)?),
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
-        "query" => query::run(ctx, query::Params::from_call(call)?),
-        "sync" => sync::run(ctx, sync::Params::from_call(call)?),
+        "query" => return query::run(ctx, query::Params::from_call(call)?),
+        "sync" => return sync::run(ctx, sync::Params::from_call(call)?),
         "retrieve_by_external" => {
             retrieve_by_external::run(ctx, retrieve_by_external::Params::from_call(call)?)
         }
@@ -136,12 +182,13 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Value, WsError> {
         "files_retrieve" => files_retrieve::run(ctx, files_retrieve::Params::from_call(call)?),
         "convertlead" => convertlead::run(ctx, convertlead::Params::from_call(call)?),
         "relatedtypes" => relatedtypes::run(ctx, relatedtypes::Params::from_call(call)?),
-        "retrieve_related" => retrieve_related::run(ctx, retrieve_related::params(call)?),
-        "query_related" => query_related::run(ctx, query_related::Params::from_call(call)?),
+        "retrieve_related" => return retrieve_related::run(ctx, retrieve_related::params(call)?),
+        "query_related" => return query_related::run(ctx, query_related::Params::from_call(call)?),
         "add_related" => add_related::run(ctx, add_related::Params::from_call(call)?),
         "delete_related" => delete_related::run(ctx, add_related::Params::from_call(call)?),
         other => Err(WsError::OperationNotSupported(format!(
             "Operation {other} is not supported by this server yet"
         ))),
-    }
+    };
+    json.map(Answer::Json)
 }

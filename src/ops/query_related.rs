@@ -2,11 +2,10 @@
 //! A VTQL query confined to one record's related list (§3.3). The client's
 //! query has no `;`: vtiger appends it, so one sent with `;` is a syntax
 //! error there and here.
-use serde_json::Value;
 
 use super::query::{answer, module_named};
 use super::records::{resolve, Target};
-use super::{Ctx, OpCall};
+use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
@@ -52,7 +51,7 @@ pub fn relation<'m>(source: &'m ModuleDef, label: &str, module: &str) -> Option<
 }
 
 /// The related records the query selects, as `query` shows them.
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     let (source, source_id) = {
         let conn = ctx.store.conn()?;
         let access = &p.caller.access;

@@ -2,10 +2,8 @@
 //! One record, every value a string, with `id` and `label` (§3.3, §5.1);
 //! inventory records with their `LineItems`, as vtiger's inventory handler
 //! answers (retrieve_inventory is the same call).
-use serde_json::Value;
-
 use super::records::{inventory, resolve, row_to_wire, wire_record, Target};
-use super::{Ctx, OpCall};
+use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
@@ -35,15 +33,17 @@ impl Params {
 }
 
 /// The record.
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     let access = &p.caller.access;
     ctx.store.read(|conn| {
         match resolve(conn, &ctx.registry, access, p.id.as_deref(), Action::View)? {
             Target::Record(module, id) => {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;
-                inventory::with_lines(conn, &ctx.registry, module, id, record)
+                inventory::with_lines(conn, &ctx.registry, module, id, record).map(Answer::Record)
             }
-            Target::Row(module, id) => row_to_wire(conn, &ctx.registry, module, id),
+            Target::Row(module, id) => {
+                row_to_wire(conn, &ctx.registry, module, id).map(Answer::Json)
+            }
         }
     })
 }

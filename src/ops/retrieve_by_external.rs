@@ -3,7 +3,7 @@
 //! another system knows by its own id, answered as retrieve answers it.
 use serde_json::Value;
 
-use super::records::{inventory, listed_module, resolve, wire_record, Target};
+use super::records::{inventory, listed_module, resolve, wire_record, Target, WireRecord};
 use super::{Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
@@ -57,6 +57,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             Target::Record(module, id) => {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;
                 inventory::with_lines(conn, &ctx.registry, module, id, record)
+                    .map(WireRecord::into_value)
             }
             Target::Row(..) => Err(WsError::denied()),
         }

@@ -1,9 +1,8 @@
 //! # `GET webservice.php?operation=retrieve_related&id=11x3&relatedType=Contacts&relatedLabel=Contacts`
 //! Every field of a record's related records: vtiger runs it as
 //! `query_related("SELECT * FROM <relatedType>", id, relatedLabel)` (§3.3).
-use serde_json::Value;
 
-use super::{query_related, Ctx, OpCall};
+use super::{query_related, Answer, Ctx, OpCall};
 use crate::error::WsError;
 
 /// retrieve_related's parameters, as query_related's.
@@ -20,6 +19,6 @@ pub fn params(call: &OpCall) -> Result<query_related::Params, WsError> {
 }
 
 /// The related records.
-pub fn run(ctx: &Ctx, p: query_related::Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: query_related::Params) -> Result<Answer, WsError> {
     query_related::run(ctx, p)
 }

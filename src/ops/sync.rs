@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 
 use rusqlite::Connection;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::records::wire_records;
-use super::{Ctx, OpCall};
+use super::records::{wire_records, WireRecord};
+use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
 use crate::error::WsError;
@@ -132,16 +132,16 @@ fn ws_id(module: &ModuleDef, id: i64) -> Value {
 }
 
 /// The changes and where the next call starts.
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     let access = &p.caller.access;
     let modules = modules(ctx, access, p.element_type.as_deref())?;
     if modules.is_empty() {
         // vtiger's early return when the caller may use no module: its own
         // key order (spec §9).
-        return Ok(serde_json::json!({
+        return Ok(Answer::Json(serde_json::json!({
             "updated": [], "deleted": [],
             "lastModifiedTime": p.modified_time, "more": false
-        }));
+        })));
     }
     let mut conn = ctx.store.conn()?;
     // One read transaction: the whole answer is one snapshot.
@@ -158,7 +158,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         }
         None => by_time(&tx, ctx, access, &modules, &owners, p.modified_time)?,
     };
-    Ok(Value::Object(answer))
+    Ok(answer)
 }
 
 /// vtiger's window: the `PAGE` oldest changes after `modified_time`, then
@@ -170,7 +170,7 @@ fn by_time(
     modules: &[&ModuleDef],
     owners: &Owners,
     modified_time: i64,
-) -> Result<Map<String, Value>, WsError> {
+) -> Result<Answer, WsError> {
     let after = db_time(modified_time);
     let end = changes::window_end(conn, modules, owners, &after, PAGE)?;
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
@@ -185,14 +185,8 @@ fn by_time(
                 }
             }
             // One statement for the module's records, in the window's order.
-            updated.extend(wire_records(
-                conn,
-                &ctx.registry,
-                access,
-                module,
-                &live_ids,
-                false,
-            )?);
+            let records = wire_records(conn, &ctx.registry, access, module, &live_ids, false)?;
+            updated.extend(records);
         }
     }
     let last = end.as_deref().map(unix_time).unwrap_or(modified_time);
@@ -202,7 +196,7 @@ fn by_time(
     };
     // A token that covers this window: a client may switch to syncToken.
     let token = changes::seq_before_time(conn, modules, last)?;
-    Ok(answer(updated, deleted, more, last, token))
+    Ok(Answer::Object(answer(updated, deleted, more, last, token)))
 }
 
 /// Our lossless feed: the changes after `token`, in commit order.
@@ -214,7 +208,7 @@ fn by_token(
     owners: &Owners,
     token: i64,
     modified_time: i64,
-) -> Result<Map<String, Value>, WsError> {
+) -> Result<Answer, WsError> {
     let page = changes::changes_after(conn, modules, owners, token, PAGE)?;
     let mut deleted = Vec::new();
     // The live records in commit order; loaded a module at a time.
@@ -229,7 +223,7 @@ fn by_token(
             _ => deleted.push(ws_id(module, change.crmid)),
         }
     }
-    let mut shown: HashMap<(&str, i64), Value> = HashMap::new();
+    let mut shown: HashMap<(&str, i64), WireRecord> = HashMap::new();
     for module in modules {
         let ids: Vec<i64> = live
             .iter()
@@ -237,14 +231,14 @@ fn by_token(
             .map(|(_, id)| *id)
             .collect();
         for record in wire_records(conn, &ctx.registry, access, module, &ids, false)? {
-            let id = record["id"]
-                .as_str()
+            let id = record
+                .get("id")
                 .and_then(WsId::parse)
                 .map_or(0, |w| w.object);
             shown.insert((module.name.as_str(), id), record);
         }
     }
-    let updated: Vec<Value> = live
+    let updated: Vec<WireRecord> = live
         .iter()
         .filter_map(|(m, id)| shown.remove(&(m.name.as_str(), *id)))
         .collect();
@@ -261,11 +255,13 @@ fn by_token(
         .unwrap_or(modified_time);
     let mut out = answer(updated, deleted, more, last, next);
     let links = changes::links_between(conn, modules, owners, token, next)?;
-    out.insert(
-        "relations".into(),
-        Value::Array(links.iter().map(|l| link_row(ctx, l)).collect()),
-    );
-    Ok(out)
+    out.push((
+        "relations",
+        Answer::Json(Value::Array(
+            links.iter().map(|l| link_row(ctx, l)).collect(),
+        )),
+    ));
+    Ok(Answer::Object(out))
 }
 
 /// `{"action":"link","sourceRecordId":"13x12","relatedRecordId":"12x8"}`.
@@ -285,19 +281,19 @@ fn link_row(ctx: &Ctx, l: &changes::LinkChange) -> Value {
 
 /// vtiger's keys in vtiger's order, then ours.
 fn answer(
-    updated: Vec<Value>,
+    updated: Vec<WireRecord>,
     deleted: Vec<Value>,
     more: bool,
     last_modified: i64,
     token: i64,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("updated".into(), Value::Array(updated));
-    out.insert("deleted".into(), Value::Array(deleted));
-    out.insert("more".into(), Value::Bool(more));
-    out.insert("lastModifiedTime".into(), last_modified.into());
-    out.insert("syncToken".into(), token.to_string().into());
-    out
+) -> Vec<(&'static str, Answer)> {
+    vec![
+        ("updated", Answer::Records(updated)),
+        ("deleted", Answer::Json(Value::Array(deleted))),
+        ("more", Answer::Json(Value::Bool(more))),
+        ("lastModifiedTime", Answer::Json(last_modified.into())),
+        ("syncToken", Answer::Json(token.to_string().into())),
+    ]
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use rusqlite::TransactionBehavior;
 
 use super::records::{
     element_object, external, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
-    Mandatory, Target, Writer,
+    Mandatory, Target, WireRecord, Writer,
 };
 use super::{Ctx, OpCall};
 use crate::auth::access::Action;
@@ -108,6 +108,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
             ctx.store.read(|conn| {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;
                 inventory::with_lines(conn, &ctx.registry, module, id, record)
+                    .map(WireRecord::into_value)
             })
         }
         Checked::Row(module, id) => {

@@ -151,6 +151,10 @@ impl Registry {
     }
 
     fn validate(&self, m: &ModuleDef) -> Result<(), String> {
+        // What a record on the wire carries after its fields (§5.1, and
+        // ours: external_ids); `id` is the synthetic field every module has.
+        const RECORD_TAIL_KEYS: &[&str] =
+            &["label", "imageattachmentids", "external_ids", "LineItems"];
         let at = |what: String| format!("module {}: {what}", m.name);
         if !valid_identifier(&m.name) {
             return Err(at("the name must be letters, digits and _".into()));
@@ -178,6 +182,12 @@ impl Registry {
             }
             if !seen.insert(f.name.as_str()) {
                 return Err(at(format!("field {} is defined twice", f.name)));
+            }
+            if RECORD_TAIL_KEYS.contains(&f.name.as_str()) {
+                return Err(at(format!(
+                    "field {} would clash with the key records carry after their fields",
+                    f.name
+                )));
             }
             match f.kind {
                 FieldType::Reference => {

@@ -72,6 +72,10 @@ pub struct ModuleDef {
     /// belong to, this definition.
     #[serde(skip)]
     pub sql: crate::store::tables::ModuleSql,
+    /// The names of [`ModuleDef::record_fields`], built on first use and
+    /// shared by every record of the module on its way to the wire.
+    #[serde(skip)]
+    record_names: std::sync::OnceLock<std::sync::Arc<[String]>>,
 }
 
 /// One rule of upsert's match cascade: a record matches when one of its
@@ -392,6 +396,19 @@ impl ModuleDef {
     /// The field named `name`, if the module has it.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The fields its records show, in order: never passwords or access
+    /// keys (`record: false`), nor the synthetic `id`, which comes after.
+    pub fn record_fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(|f| f.record && !f.is_id())
+    }
+
+    /// The names of [`ModuleDef::record_fields`], shared.
+    pub fn record_field_names(&self) -> std::sync::Arc<[String]> {
+        self.record_names
+            .get_or_init(|| self.record_fields().map(|f| f.name.clone()).collect())
+            .clone()
     }
 
     /// describe's result for a caller whose date preference is `date_format`.

@@ -287,6 +287,23 @@ fn a_schema_with_a_dangling_reference_refuses_to_start() {
 }
 
 #[test]
+fn a_schema_with_a_field_named_like_a_records_trailing_key_refuses_to_start() {
+    let schema = schema_copy();
+    edit_module(schema.path(), "Contacts", |m| {
+        for f in m["fields"].as_array_mut().unwrap() {
+            if f["name"] == "department" {
+                f["name"] = "label".into();
+            }
+        }
+    });
+    let err = refusal(schema.path());
+    assert!(
+        err.contains("module Contacts: field label would clash with the key records carry"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_schema_with_a_duplicate_prefix_refuses_to_start() {
     let schema = schema_copy();
     edit_module(schema.path(), "Faq", |m| m["idPrefix"] = 11.into());

@@ -82,6 +82,41 @@ fn select_forms_answer_as_vtiger_does() {
 }
 
 #[test]
+fn selected_columns_come_in_select_order_once_each_then_id() {
+    let (_s, a, ids) = seeded();
+    let body = |q: &str| a.get("query", &[("query", q)]).body;
+    // A column named twice is answered once, where it was first named (a
+    // PHP row is an associative array); `id` always comes last.
+    assert_eq!(
+        body("select id, employees, accountname, employees from Accounts where accountname = 'Alpha';"),
+        format!(
+            r#"{{"success":true,"result":[{{"employees":"10","accountname":"Alpha","id":"{}"}}]}}"#,
+            ids[0]
+        )
+    );
+    // `*`: every field in module order, `id` after them, no label.
+    let all = body("select * from Accounts where accountname = 'Alpha';");
+    assert!(
+        all.starts_with(r#"{"success":true,"result":[{"accountname":"Alpha","account_no":"#),
+        "{all}"
+    );
+    assert!(
+        all.ends_with(&format!(r#","id":"{}"}}]}}"#, ids[0])),
+        "{all}"
+    );
+    // A retrieve: the same fields, then `id`, then `label`.
+    let one = a.get("retrieve", &[("id", &ids[0])]).body;
+    assert!(
+        one.starts_with(r#"{"success":true,"result":{"accountname":"Alpha","account_no":"#),
+        "{one}"
+    );
+    assert!(
+        one.ends_with(&format!(r#","id":"{}","label":"Alpha"}}}}"#, ids[0])),
+        "{one}"
+    );
+}
+
+#[test]
 fn where_operators_order_and_limit() {
     let (_s, a, _) = seeded();
     let q = |w: &str| {

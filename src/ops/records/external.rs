@@ -5,6 +5,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use super::WireRecord;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, WsId};
 use crate::store::external;
@@ -95,14 +96,14 @@ pub fn save(
 
 /// Adds `external_ids` to a record on the wire when it has any (records
 /// without keep vtiger's exact shape).
-pub fn attach(conn: &Connection, id: i64, record: &mut Value) -> Result<(), WsError> {
+pub fn attach(conn: &Connection, id: i64, record: &mut WireRecord) -> Result<(), WsError> {
     let pairs = external::of(conn, id)?;
-    if let (false, Some(object)) = (pairs.is_empty(), record.as_object_mut()) {
+    if !pairs.is_empty() {
         let ids: Map<String, Value> = pairs
             .into_iter()
             .map(|(s, e)| (s, Value::String(e)))
             .collect();
-        object.insert(KEY.into(), Value::Object(ids));
+        record.push_tail(KEY, Value::Object(ids));
     }
     Ok(())
 }

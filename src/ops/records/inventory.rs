@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::wire::row_to_wire;
+use super::wire_record::WireRecord;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, Registry, WsId};
 use crate::store::{inventory, records, rows};
@@ -250,8 +251,8 @@ pub fn with_lines(
     registry: &Registry,
     module: &ModuleDef,
     id: i64,
-    record: Value,
-) -> Result<Value, WsError> {
+    mut record: WireRecord,
+) -> Result<WireRecord, WsError> {
     if module.line_items.is_none() {
         return Ok(record);
     }
@@ -260,10 +261,7 @@ pub fn with_lines(
         .into_iter()
         .map(|line| row_to_wire(conn, registry, lines_module, line))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut record = record;
-    if let Some(o) = record.as_object_mut() {
-        o.insert("LineItems".into(), Value::Array(lines));
-    }
+    record.push_tail("LineItems", Value::Array(lines));
     Ok(record)
 }
 

@@ -6,11 +6,13 @@ pub mod files;
 pub mod inventory;
 mod values;
 mod wire;
+mod wire_record;
 
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 pub use wire::{row_to_wire, wire_record, wire_records};
+pub use wire_record::{Entry, WireRecord};
 
 use super::OpCall;
 use crate::auth::access::{Access, Action, FieldAccess};

@@ -3,6 +3,8 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use super::wire_record::WireRecord;
+
 use crate::auth::access::Access;
 use crate::error::WsError;
 use crate::registry::{FieldType, ModuleDef, Registry, SystemField, WsId};
@@ -32,7 +34,7 @@ pub fn row_to_wire(
         }
         None => {}
     }
-    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
+    for f in module.record_fields() {
         let stored = row.get(&f.name).cloned().flatten();
         let value = match (f.kind, stored) {
             (FieldType::Reference, Some(s)) => match s.parse::<i64>() {
@@ -100,13 +102,12 @@ pub fn to_wire(
     module: &ModuleDef,
     mut rec: StoredRecord,
     with_label: bool,
-) -> Result<Value, WsError> {
-    // Sized once: growing it rehashed every key (callgrind).
-    let mut out = Map::with_capacity(module.fields.len() + 3);
+) -> Result<WireRecord, WsError> {
+    let mut out = WireRecord::with_fields(module.record_field_names());
     // The stored columns come in field order: each is found where the
     // previous one ended.
     let mut next_column = 0;
-    for f in module.fields.iter().filter(|f| f.record && !f.is_id()) {
+    for f in module.record_fields() {
         let value = match (f.system, f.kind) {
             (Some(SystemField::Createdtime), _) => rec.created_time.clone(),
             (Some(SystemField::Modifiedtime), _) => rec.modified_time.clone(),
@@ -140,12 +141,9 @@ pub fn to_wire(
                 }
             }
         };
-        out.insert(f.name.clone(), Value::String(value));
+        out.push_field(value);
     }
-    out.insert(
-        "id".into(),
-        WsId::new(module.id_prefix, rec.id).to_string().into(),
-    );
+    out.push_tail("id", WsId::new(module.id_prefix, rec.id).to_string().into());
     // Only for modules with a file or image field, and only with files (§5.1).
     if module
         .fields
@@ -155,13 +153,20 @@ pub fn to_wire(
         let ids = crate::store::attachments::ids_of(conn, rec.id)?;
         if !ids.is_empty() {
             let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-            out.insert("imageattachmentids".into(), ids.join(",").into());
+            out.push_tail("imageattachmentids", ids.join(",").into());
         }
     }
     if with_label && !rec.label.is_empty() {
-        out.insert("label".into(), rec.label.clone().into());
+        out.push_tail("label", std::mem::take(&mut rec.label).into());
     }
-    Ok(Value::Object(out))
+    Ok(out)
+}
+
+/// Leaves out of `record` the fields `access` may not see.
+fn strip_hidden(access: &Access, module: &ModuleDef, record: &mut WireRecord) {
+    for f in access.hidden_fields(module) {
+        record.hide(&f.name);
+    }
 }
 
 fn owner_ws(conn: &Connection, registry: &Registry, id: i64) -> Result<String, WsError> {
@@ -177,10 +182,10 @@ pub fn wire_record(
     access: &Access,
     module: &ModuleDef,
     id: i64,
-) -> Result<Value, WsError> {
+) -> Result<WireRecord, WsError> {
     let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
     let mut record = to_wire(conn, registry, module, rec, true)?;
-    access.strip_hidden(module, &mut record);
+    strip_hidden(access, module, &mut record);
     super::external::attach(conn, id, &mut record)?;
     Ok(record)
 }
@@ -195,7 +200,7 @@ pub fn wire_records(
     module: &ModuleDef,
     ids: &[i64],
     with_label: bool,
-) -> Result<Vec<Value>, WsError> {
+) -> Result<Vec<WireRecord>, WsError> {
     let mut loaded: std::collections::HashMap<i64, StoredRecord> =
         records::load_many(conn, module, ids)?
             .into_iter()
@@ -205,7 +210,7 @@ pub fn wire_records(
     for id in ids {
         if let Some(rec) = loaded.remove(id) {
             let mut record = to_wire(conn, registry, module, rec, with_label)?;
-            access.strip_hidden(module, &mut record);
+            strip_hidden(access, module, &mut record);
             out.push(record);
         }
     }
