@@ -182,7 +182,7 @@ fn write_item(
                 .unwrap_or_default()
                 .to_string();
             entity_module(&ctx.registry, &module)?;
-            create::run(ctx, create::Params::new(&module, element, caller))
+            create::run(ctx, create::Params::new(&module, element, caller)).map(Answer::into_value)
         }
         Kind::Update | Kind::Revise => {
             entity_id(&ctx.registry, item_id(&item))?;
@@ -195,6 +195,7 @@ fn write_item(
                 update::Params::new(as_object(item)?, caller),
                 mandatory,
             )
+            .map(Answer::into_value)
         }
         Kind::Delete => {
             let id = entity_id(&ctx.registry, item_id(&item))?;

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 
 use super::records::{
     element_object, external, files, inventory, now_pair, read_element, row_to_wire, wire_record,
-    with_defaults, writable_module, Mandatory, WireRecord, Writer,
+    with_defaults, writable_module, Mandatory, Writer,
 };
-use super::{Ctx, OpCall};
+use super::{Answer, Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::http::params::Upload;
@@ -47,7 +47,7 @@ impl Params {
 }
 
 /// The saved record with `id` and `label` (a user or actor row for admins).
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     let module = writable_module(&ctx.registry, p.element_type.as_deref(), &p.caller.access)?;
     let writer = Writer {
         access: &p.caller.access,
@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let created = create_row(ctx, &tx, writer, module, &p.element)?;
         tx.commit()?;
-        return Ok(created);
+        return Ok(Answer::Json(created));
     }
     // The checks read one snapshot (one round of SQLite's locks).
     let (mut write, lines) = ctx.store.read(|conn| {
@@ -108,7 +108,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     })?;
     ctx.store.read(|conn| {
         let record = wire_record(conn, &ctx.registry, &p.caller.access, module, id)?;
-        inventory::with_lines(conn, &ctx.registry, module, id, record).map(WireRecord::into_value)
+        inventory::with_lines(conn, &ctx.registry, module, id, record).map(Answer::Record)
     })
 }
 

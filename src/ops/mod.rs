@@ -161,12 +161,12 @@ pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Answer, WsError> {
         "extendsession" => extendsession::run(ctx, extendsession::Params::from_call(call)),
         "listtypes" => listtypes::run(ctx, listtypes::Params::from_call(call)?),
         "describe" => describe::run(ctx, describe::Params::from_call(call)?),
-        "create" => create::run(ctx, create::Params::from_call(call)?),
+        "create" => return create::run(ctx, create::Params::from_call(call)?),
         "retrieve" | "retrieve_inventory" => {
             return retrieve::run(ctx, retrieve::Params::from_call(call)?)
         }
-        "update" => update::run(ctx, update::Params::from_call(call)?),
-        "revise" => revise::run(ctx, revise::params(call)?),
+        "update" => return update::run(ctx, update::Params::from_call(call)?),
+        "revise" => return revise::run(ctx, revise::params(call)?),
         "delete" => delete::run(ctx, delete::Params::from_call(call)?),
         "query" => return query::run(ctx, query::Params::from_call(call)?),
         "sync" => return sync::run(ctx, sync::Params::from_call(call)?),

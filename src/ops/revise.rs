@@ -5,14 +5,14 @@ use serde_json::Value;
 
 use super::records::Mandatory;
 use super::update;
-use super::{Ctx, OpCall};
+use super::{Answer, Ctx, OpCall};
 use crate::error::WsError;
 
 /// revise's parameters: update's.
 pub type Params = update::Params;
 
 /// The revised record.
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     update::apply(ctx, p, Mandatory::Present)
 }
 

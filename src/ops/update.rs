@@ -8,9 +8,9 @@ use rusqlite::TransactionBehavior;
 
 use super::records::{
     element_object, external, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
-    Mandatory, Target, WireRecord, Writer,
+    Mandatory, Target, Writer,
 };
-use super::{Ctx, OpCall};
+use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
@@ -41,7 +41,7 @@ impl Params {
 }
 
 /// The updated record.
-pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
+pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     apply(ctx, p, Mandatory::All)
 }
 
@@ -58,7 +58,7 @@ enum Checked<'r> {
 }
 
 /// Resolves the element's `id`, checks the element and writes it.
-pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsError> {
+pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsError> {
     let id = p.element.get("id").and_then(Value::as_str);
     let access = &p.caller.access;
     let writer = Writer {
@@ -107,8 +107,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
             })?;
             ctx.store.read(|conn| {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;
-                inventory::with_lines(conn, &ctx.registry, module, id, record)
-                    .map(WireRecord::into_value)
+                inventory::with_lines(conn, &ctx.registry, module, id, record).map(Answer::Record)
             })
         }
         Checked::Row(module, id) => {
@@ -132,7 +131,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Value, WsErro
                 auth_tables::delete_user_sessions(&tx, id)?;
             }
             tx.commit()?;
-            row_to_wire(&conn, &ctx.registry, module, id)
+            row_to_wire(&conn, &ctx.registry, module, id).map(Answer::Json)
         }
     }
 }

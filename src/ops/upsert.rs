@@ -97,7 +97,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
                 ("created".to_string(), record)
             }
         };
-        Ok(json!({"matchedBy": matched_by, "record": record}))
+        Ok(json!({"matchedBy": matched_by, "record": record.into_value()}))
     })
 }
 
