@@ -220,12 +220,15 @@ fn earlier_challenges_stay_good_so_clients_sharing_a_user_can_log_in_together() 
     assert_eq!(login(&second)["success"], true);
     // Only the newest 16 stay live.
     let oldest = c.challenge("admin");
-    for _ in 0..16 {
-        c.challenge("admin");
-    }
+    let newer: Vec<String> = (0..16).map(|_| c.challenge("admin")).collect();
     assert_eq!(login(&oldest)["error"]["code"], "INVALID_USER_CREDENTIALS");
-    // An expired token is no token.
     let db = s.db();
+    let kept: i64 = db
+        .query_row("SELECT count(*) FROM challenges", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 16, "the older ones are gone from the table");
+    assert_eq!(login(&newer[0])["success"], true, "the 16th newest is live");
+    // An expired token is no token.
     db.execute("UPDATE challenges SET expire_time = 0", [])
         .unwrap();
     assert_eq!(login(&second)["error"]["code"], "INVALID_AUTH_TOKEN");
