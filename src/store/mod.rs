@@ -97,10 +97,10 @@ fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     c.set_prepared_statement_cache_capacity(64);
     budget::install(c);
     c.execute_batch(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA busy_timeout = 5000;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA foreign_keys = ON;",
     )
 }
 
@@ -132,6 +132,13 @@ impl Store {
         registry: &Registry,
         admin_key: Option<&str>,
     ) -> Result<Opened, String> {
+        // WAL is a property of the file, set here once: the pool opens its
+        // connections in parallel, and on a new database each one's switch
+        // to WAL wanted the exclusive lock the others' held off ("ERROR
+        // r2d2: database is locked" in a first start's log, then a retry).
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;"))
+            .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
         let pool = r2d2::Pool::builder()
             .max_size(8)
