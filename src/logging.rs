@@ -12,7 +12,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
 
 /// How long a line may wait in the buffer. Short enough that a person
 /// tailing the log sees a request as it happens.
@@ -143,9 +146,170 @@ impl<'a> MakeWriter<'a> for BatchedWriter {
     }
 }
 
+/// Formats each event as one line into the batch buffer: the line
+/// tracing-subscriber's default format writes without colours,
+/// `2026-11-30T19:27:00.093614Z  INFO stripes::http: request
+/// operation=retrieve user="admin" elapsed_ms=0 outcome="OK"`, for a third
+/// of its cost: that format's machinery (timer, styles, field visitor) was
+/// ~9k instructions of a retrieve's ~145k (callgrind).
+pub struct LineLayer {
+    writer: BatchedWriter,
+}
+
+impl LineLayer {
+    /// A layer writing into `writer`'s buffer.
+    pub fn new(writer: BatchedWriter) -> Self {
+        LineLayer { writer }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for LineLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        thread_local! {
+            static LINE: std::cell::RefCell<Line> = std::cell::RefCell::default();
+        }
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => self.write(&mut line, event),
+            // An event logged while formatting one (a field's Display that
+            // logs): a buffer of its own.
+            Err(_) => self.write(&mut Line::default(), event),
+        });
+    }
+}
+
+impl LineLayer {
+    fn write(&self, line: &mut Line, event: &Event<'_>) {
+        line.format(event);
+        let _ = self.writer.make_writer().write_all(line.text.as_bytes());
+    }
+}
+
+/// One line's buffers, kept a thread and reused.
+#[derive(Default)]
+struct Line {
+    text: String,
+    fields: String,
+    /// The second the date part of `stamp` is for, and that part.
+    stamp_second: u64,
+    stamp: String,
+}
+
+impl Line {
+    fn format(&mut self, event: &Event<'_>) {
+        use std::fmt::Write as _;
+        let metadata = event.metadata();
+        let mut visitor = Fields {
+            out: &mut self.fields,
+            log_target: None,
+        };
+        visitor.out.clear();
+        event.record(&mut visitor);
+        // Events from the `log` crate (actix) carry their target as a field.
+        let target = visitor.log_target.take();
+        let target = target.as_deref().unwrap_or(metadata.target());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        if self.stamp.is_empty() || self.stamp_second != now.as_secs() {
+            self.stamp_second = now.as_secs();
+            self.stamp = i64::try_from(now.as_secs())
+                .ok()
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .unwrap_or_default()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+        }
+        self.text.clear();
+        let _ = writeln!(
+            self.text,
+            "{}.{:06}Z {} {target}: {}",
+            self.stamp,
+            now.subsec_micros(),
+            level_text(metadata.level()),
+            self.fields
+        );
+    }
+}
+
+/// The level as the default format pads it.
+fn level_text(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => " INFO",
+        Level::WARN => " WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+/// Writes an event's fields as the default format does: the message as it
+/// is, then ` name=value`, strings quoted.
+struct Fields<'a> {
+    out: &'a mut String,
+    log_target: Option<String>,
+}
+
+impl Fields<'_> {
+    fn separate(&mut self, field: &Field) -> bool {
+        if field.name().starts_with("log.") {
+            return false;
+        }
+        if !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        if field.name() != "message" {
+            self.out.push_str(field.name());
+            self.out.push('=');
+        }
+        true
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        use std::fmt::Write as _;
+        if field.name() == "log.target" {
+            self.log_target = Some(value.to_string());
+        } else if field.name() == "message" {
+            self.separate(field);
+            self.out.push_str(value);
+        } else if self.separate(field) {
+            let _ = write!(self.out, "{value:?}");
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        use std::fmt::Write as _;
+        if self.separate(field) {
+            let _ = write!(self.out, "{value}");
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        use std::fmt::Write as _;
+        if self.separate(field) {
+            let _ = write!(self.out, "{value}");
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.separate(field) {
+            self.out.push_str(if value { "true" } else { "false" });
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        if self.separate(field) {
+            let _ = write!(self.out, "{value:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
 
     /// A `Write` whose bytes the test can read after the guard is gone.
     #[derive(Clone, Default)]
@@ -159,6 +323,47 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn lines_read_as_the_default_format_writes_them_without_colours() {
+        let out = Captured::default();
+        let (writer, guard) = batched(out.clone());
+        let subscriber = tracing_subscriber::registry().with(LineLayer::new(writer));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                operation = %"retrieve",
+                user = "ad\"min",
+                elapsed_ms = 3u64,
+                ok = true,
+                "request"
+            );
+            tracing::warn!(target: "elsewhere", delta = -2i64, "odd {}", 7);
+            tracing::error!(code = ?Some(1));
+        });
+        drop(guard);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let (stamp, rest) = lines[0].split_once(' ').unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok() && stamp.len() == 27,
+            "{stamp}"
+        );
+        assert_eq!(
+            rest,
+            r#" INFO stripes::logging::tests: request operation=retrieve user="ad\"min" elapsed_ms=3 ok=true"#
+        );
+        assert!(
+            lines[1].ends_with("  WARN elsewhere: odd 7 delta=-2"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].ends_with(" ERROR stripes::logging::tests: code=Some(1)"),
+            "{}",
+            lines[2]
+        );
     }
 
     #[test]

@@ -350,13 +350,17 @@ fn main() {
     // server 9-20 % of its CPU under load (BENCHMARKS.md). The guard flushes
     // it at exit.
     let (log_writer, log_guard) = stripes::logging::batched(std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_writer(log_writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with(stripes::logging::LineLayer::new(log_writer))
+            .init();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         // No command: serve, with the defaults and STRIPES_* variables clap applies.
