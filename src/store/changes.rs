@@ -58,7 +58,8 @@ pub fn window_end(
     params.push(Sql::Text(after.into()));
     let scope = owners.condition("smownerid", &mut params);
     params.push(Sql::Integer(page.into()));
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT MAX(modifiedtime) FROM (SELECT modifiedtime FROM crmentity
              WHERE setype IN ({types}) AND modifiedtime > ?{scope}
@@ -80,7 +81,8 @@ pub fn changed_after(
     let types = in_list(modules, &mut params);
     params.push(Sql::Text(after.into()));
     let scope = owners.condition("smownerid", &mut params);
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT EXISTS (SELECT 1 FROM crmentity
              WHERE setype IN ({types}) AND modifiedtime > ?{scope})"
@@ -109,7 +111,7 @@ pub fn changed_between(
         Some(c) => format!("c.deleted = 0 AND {c}"),
         None => "c.deleted = 0".into(),
     };
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT c.crmid, {live} FROM crmentity c JOIN {} m ON m._id = c.crmid
          WHERE c.setype = ? AND c.modifiedtime > ? AND c.modifiedtime <= ?{scope}
          ORDER BY c.crmid",
@@ -149,7 +151,7 @@ pub fn changes_after(
     // walk every later change of the owner for each row (quadratic).
     let later_scope = owners.condition("+l2.owner", &mut params);
     params.push(Sql::Integer(page.into()));
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT l.seq, l.crmid, l.setype, l.changed_at FROM changelog l
          WHERE l.seq > ? AND l.relcrmid IS NULL AND l.setype IN ({types}){scope}
            AND NOT EXISTS (SELECT 1 FROM changelog l2
@@ -195,7 +197,7 @@ pub fn links_between(
     let mut params = vec![Sql::Integer(after), Sql::Integer(upto)];
     let types = in_list(modules, &mut params);
     let scope = owners.condition("l.owner", &mut params);
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT l.action, l.crmid, l.setype, l.relcrmid, c.setype
          FROM changelog l JOIN crmentity c ON c.crmid = l.relcrmid
          WHERE l.seq > ? AND l.seq <= ? AND l.setype IN ({types}){scope}
@@ -223,7 +225,8 @@ pub fn logged_after(
     let mut params = vec![Sql::Integer(token)];
     let types = in_list(modules, &mut params);
     let scope = owners.condition("owner", &mut params);
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT EXISTS (SELECT 1 FROM changelog WHERE seq > ? AND setype IN ({types}){scope})"
         ),
@@ -234,9 +237,12 @@ pub fn logged_after(
 
 /// The newest sequence number (0 for an empty log).
 pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changelog", [], |r| {
-        r.get(0)
-    })
+    super::cached_row(
+        conn,
+        "SELECT COALESCE(MAX(seq), 0) FROM changelog",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// The token that covers everything logged up to `unix` seconds and
@@ -248,14 +254,14 @@ pub fn seq_before_time(
 ) -> rusqlite::Result<i64> {
     let mut params = vec![Sql::Integer(unix)];
     let types = in_list(modules, &mut params);
-    let first_later: Option<i64> = conn
-        .query_row(
-            &format!("SELECT MIN(seq) FROM changelog WHERE changed_at > ? AND setype IN ({types})"),
-            params_from_iter(params),
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
+    let first_later: Option<i64> = super::cached_row(
+        conn,
+        &format!("SELECT MIN(seq) FROM changelog WHERE changed_at > ? AND setype IN ({types})"),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
+    .optional()?
+    .flatten();
     match first_later {
         Some(seq) => Ok(seq - 1),
         None => last_seq(conn),
@@ -268,18 +274,17 @@ pub fn live_owner(
     module: &ModuleDef,
     crmid: i64,
 ) -> rusqlite::Result<Option<i64>> {
-    let live = match unconverted(module) {
-        Some(c) => format!(" AND {c}"),
-        None => String::new(),
-    };
-    conn.query_row(
-        &format!(
+    // Built once a module and cached: a sync page asks it for every change.
+    let sql = module.sql.live_owner.get_or_init(|| {
+        let live = match unconverted(module) {
+            Some(c) => format!(" AND {c}"),
+            None => String::new(),
+        };
+        format!(
             "SELECT c.smownerid FROM crmentity c JOIN {} m ON m._id = c.crmid
              WHERE c.crmid = ?1 AND c.deleted = 0{live}",
             table(module)
-        ),
-        [crmid],
-        |r| r.get(0),
-    )
-    .optional()
+        )
+    });
+    super::cached_row(conn, sql, [crmid], |r| r.get(0)).optional()
 }

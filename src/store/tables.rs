@@ -20,6 +20,8 @@ pub struct ModuleSql {
     pub(crate) exists: OnceLock<String>,
     /// A session and its user, for the Users module (`users::by_session`).
     pub(crate) session: OnceLock<String>,
+    /// A live record's owner (`changes::live_owner`).
+    pub(crate) live_owner: OnceLock<String>,
 }
 
 /// A column value as the text the wire shows; NULL is `None`.
