@@ -448,12 +448,19 @@ fn sync_walk(port: u16, session: &str) {
             break;
         }
     }
+    if std::env::var_os("LOAD_WALK_PAGES").is_some() {
+        for (page, took) in took_all.iter().enumerate() {
+            eprintln!("walk page {page} {} µs", took.as_micros());
+        }
+    }
     took_all.sort();
+    let p50 = took_all[took_all.len() / 2];
     let p99 = took_all[(took_all.len() * 99 / 100).min(took_all.len() - 1)];
     println!(
-        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, p99 {} µs ({:.1}x), slowest {} µs ({:.1}x, page {slowest_page})",
+        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, p50 {} µs, p99 {} µs ({:.1}x), slowest {} µs ({:.1}x, page {slowest_page})",
         started.elapsed().as_secs_f64(),
         first.as_micros(),
+        p50.as_micros(),
         p99.as_micros(),
         p99.as_secs_f64() / first.as_secs_f64().max(1e-9),
         slowest.as_micros(),
