@@ -151,7 +151,8 @@ fn role_path(
     registry: &Registry,
     user: i64,
 ) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
+    super::cached_row(
+        conn,
         &format!(
             "SELECT r.parentrole FROM {} u JOIN roles r ON r.roleid = u.roleid WHERE u._id = ?1",
             users_table(registry)
@@ -166,7 +167,7 @@ fn role_path(
 /// through a role above theirs given "with subordinates".
 pub fn groups_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite::Result<Vec<i64>> {
     let path = role_path(conn, registry, user)?.unwrap_or_default();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT group_id FROM group_members WHERE user_id = ?1
          UNION
          SELECT gr.group_id FROM group_roles gr JOIN roles r ON r.roleid = gr.roleid
@@ -206,7 +207,7 @@ pub fn members_of(
 
 /// The live users in roles below the role path `path`.
 fn users_below(conn: &Connection, registry: &Registry, path: &str) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT u._id FROM {} u JOIN roles r ON r.roleid = u.roleid
           WHERE u._deleted = 0 AND r.parentrole LIKE ?1 || '::%'",
         users_table(registry)
@@ -225,8 +226,10 @@ pub fn rights_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
         return Ok(access);
     };
     let role = path.rsplit("::").next().unwrap_or_default().to_string();
+    // Every statement here runs for each request of a non-admin caller:
+    // all through the connection's statement cache.
     let profiles: Vec<(i64, bool, bool, ModuleRights)> = {
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT p.profileid, p.view_all, p.edit_all, p.can_view, p.can_create, p.can_edit, p.can_delete
                FROM role_profiles rp JOIN profiles p ON p.profileid = rp.profileid
               WHERE rp.roleid = ?1",
@@ -248,7 +251,7 @@ pub fn rights_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
         // Module rows: a module a profile lists takes its row; others
         // their profile's defaults.
         let mut per_module: HashMap<String, HashMap<i64, ModuleRights>> = HashMap::new();
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT profileid, module, can_view, can_create, can_edit, can_delete
                FROM profile_modules WHERE profileid IN ({marks})"
         ))?;
@@ -274,7 +277,7 @@ pub fn rights_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
         }
         // Field rows: the most open of the profiles' settings wins.
         let mut per_field: HashMap<(String, String), HashMap<i64, FieldAccess>> = HashMap::new();
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT profileid, module, field, visible, read_only
                FROM profile_fields WHERE profileid IN ({marks})"
         ))?;
@@ -318,7 +321,7 @@ pub fn rights_of(conn: &Connection, registry: &Registry, user: i64) -> rusqlite:
 
 /// Every module's sharing level that is set.
 pub fn sharing_levels(conn: &Connection) -> rusqlite::Result<Vec<(String, Sharing)>> {
-    let mut stmt = conn.prepare("SELECT module, access FROM sharing ORDER BY module")?;
+    let mut stmt = conn.prepare_cached("SELECT module, access FROM sharing ORDER BY module")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
