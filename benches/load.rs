@@ -259,27 +259,52 @@ fn peak_rss_mib(pid: u32) -> f64 {
 }
 
 /// Logs in as admin the way clients do; returns the session name.
-fn login(port: u16) -> String {
+fn login(port: u16, user: &str, key: &str) -> String {
     let mut c = Conn::open(port);
-    let challenge: serde_json::Value =
-        serde_json::from_str(&c.call("GET", "operation=getchallenge&username=admin", "")).unwrap();
+    let challenge: serde_json::Value = serde_json::from_str(&c.call(
+        "GET",
+        &encode(&[("operation", "getchallenge"), ("username", user)]),
+        "",
+    ))
+    .unwrap();
     let token = challenge["result"]["token"].as_str().unwrap();
     let body = encode(&[
         ("operation", "login"),
-        ("username", "admin"),
-        ("accessKey", &md5_hex(&format!("{token}{ADMIN_KEY}"))),
+        ("username", user),
+        ("accessKey", &md5_hex(&format!("{token}{key}"))),
     ]);
     let answer: serde_json::Value = serde_json::from_str(&c.call("POST", "", &body)).unwrap();
     answer["result"]["sessionName"]
         .as_str()
-        .expect("admin logs in")
+        .unwrap_or_else(|| panic!("{user} logs in: {answer}"))
         .to_string()
+}
+
+/// A non-admin user (a sales person) who may read everyone's accounts, as
+/// most callers of a real CRM are: their rights are worked out from their
+/// role and profiles on every request, where an admin's are not.
+const CLERK: (&str, &str) = ("clerk", "clerk-key-0000001");
+
+fn add_clerk(conn: &Connection, registry: &Registry) {
+    use stripes::auth::access::Sharing;
+    use stripes::store::{access, users};
+    let new = users::NewUser {
+        user_name: CLERK.0.into(),
+        ..Default::default()
+    };
+    users::add_user(conn, registry, &new, CLERK.1).unwrap();
+    access::set_sharing(conn, "Accounts", Sharing::PublicReadOnly).unwrap();
 }
 
 type Maker = Arc<dyn Fn(u64) -> (&'static str, String, String) + Send + Sync>;
 
 /// The scenarios, each making request `i`.
-fn scenarios(session: &str, records: u64, requests: u64) -> Vec<(&'static str, Maker)> {
+fn scenarios(
+    session: &str,
+    clerk: &str,
+    records: u64,
+    requests: u64,
+) -> Vec<(&'static str, Maker)> {
     let accounts = records / 2;
     // A fixed, spread-out walk over the accounts (a large odd stride).
     let pick = move |i: u64| (i * 7_919) % accounts;
@@ -317,6 +342,20 @@ fn scenarios(session: &str, records: u64, requests: u64) -> Vec<(&'static str, M
                     ("operation", "retrieve".into()),
                     ("id", format!("11x{}", crmid(pick(i)))),
                 ])
+            }),
+        ),
+        (
+            "retrieve by id, non-admin",
+            Arc::new({
+                let clerk = clerk.to_string();
+                move |i| {
+                    let query = encode(&[
+                        ("sessionName", clerk.as_str()),
+                        ("operation", "retrieve"),
+                        ("id", &format!("11x{}", crmid(pick(i)))),
+                    ]);
+                    ("GET", query, String::new())
+                }
             }),
         ),
         (
@@ -482,6 +521,7 @@ fn main() {
     let started = Instant::now();
     let mut conn = Connection::open(&db).unwrap();
     grow(&mut conn, 0, settings.records);
+    add_clerk(&conn, &registry);
     // The seed writes no change log; sync pages need one row a record.
     conn.execute_batch(
         "INSERT INTO changelog (crmid, setype, action, owner, changed_at)
@@ -504,7 +544,8 @@ fn main() {
         Arc::new(|_| ("GET", "operation=getchallenge".into(), String::new())),
     );
     let (mut child, port) = stripes_server(&db, workers);
-    let session = login(port);
+    let session = login(port, "admin", ADMIN_KEY);
+    let clerk = login(port, CLERK.0, CLERK.1);
     println!(
         "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12}",
         "scenario", "req/s", "vs bare", "p50 µs", "p99 µs", "server CPU"
@@ -524,7 +565,7 @@ fn main() {
     };
     row("bare actix handler", &bare, None);
     let only = only_scenarios();
-    for (name, make) in scenarios(&session, settings.records, settings.requests) {
+    for (name, make) in scenarios(&session, &clerk, settings.records, settings.requests) {
         if only
             .as_ref()
             .is_some_and(|text| !text.split(',').any(|t| name.contains(t)))
