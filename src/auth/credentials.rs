@@ -81,18 +81,24 @@ fn by_token(ctx: &Ctx, token: &str) -> Result<Caller, WsError> {
         let Some((grant, user)) = tokens::bearer(conn, &ctx.registry, token, t)? else {
             return Ok(None);
         };
-        let access = rights(conn, &ctx.registry, &user)?;
+        let access = rights(&ctx.store, conn, &ctx.registry, &user)?;
         Ok(Some((grant, user, access)))
     })?;
-    let Some((grant, user, mut access)) = found.filter(|(_, user, _)| user.active) else {
+    let Some((grant, user, access)) = found.filter(|(_, user, _)| user.active) else {
         tracing::warn!("request with an unknown, expired or revoked token");
         return Err(WsError::InvalidAuthToken);
     };
+    let mut access = (*access).clone();
     access.limit = Some(Limit {
         scopes: grant.scopes,
         modules: grant.modules,
     });
-    Ok(Caller::new(&ctx.registry, user, access, String::new()))
+    Ok(Caller::new(
+        &ctx.registry,
+        user,
+        std::sync::Arc::new(access),
+        String::new(),
+    ))
 }
 
 fn by_access_key(ctx: &Ctx, raw: &RawRequest, name: &str, key: &str) -> Result<Caller, WsError> {
@@ -105,7 +111,7 @@ fn by_access_key(ctx: &Ctx, raw: &RawRequest, name: &str, key: &str) -> Result<C
         let Some(user) = users::find_by_name(conn, &ctx.registry, name)? else {
             return Ok(None);
         };
-        let access = rights(conn, &ctx.registry, &user)?;
+        let access = rights(&ctx.store, conn, &ctx.registry, &user)?;
         Ok(Some((user, access)))
     })?;
     let matches = |user: &users::UserAuth| {

@@ -32,7 +32,7 @@ impl Caller {
     pub fn new(
         registry: &crate::registry::Registry,
         user: crate::store::users::UserAuth,
-        access: access::Access,
+        access: std::sync::Arc<access::Access>,
         session: String,
     ) -> Caller {
         let prefix = registry
@@ -40,7 +40,7 @@ impl Caller {
             .expect("the registry always has Users")
             .id_prefix;
         Caller {
-            access: std::sync::Arc::new(access),
+            access,
             user_id: user.id,
             ws_id: format!("{prefix}x{}", user.id),
             user_name: user.user_name,
@@ -53,13 +53,14 @@ impl Caller {
 
 /// A user's own rights: all for admins, else their profiles' and sharing's.
 pub fn rights(
+    store: &crate::store::Store,
     conn: &rusqlite::Connection,
     registry: &crate::registry::Registry,
     user: &crate::store::users::UserAuth,
-) -> rusqlite::Result<access::Access> {
+) -> rusqlite::Result<std::sync::Arc<access::Access>> {
     match user.is_admin {
-        true => Ok(access::Access::admin(user.id)),
-        false => crate::store::access::rights_of(conn, registry, user.id),
+        true => Ok(std::sync::Arc::new(access::Access::admin(user.id))),
+        false => store.rights().rights_of(conn, registry, user.id),
     }
 }
 

@@ -57,7 +57,7 @@ pub fn resume(
         let Some((row, user)) = users::by_session(conn, registry, name)? else {
             return Ok(None);
         };
-        let access = super::rights(conn, registry, &user)?;
+        let access = super::rights(store, conn, registry, &user)?;
         Ok(Some((row, user, access)))
     })?;
     let Some((row, user, access)) = found else {

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -46,10 +46,34 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     if version < 9 {
         tx.execute_batch(V9).map_err(|e| e.to_string())?;
     }
+    if version < 10 {
+        tx.execute_batch(&v10()).map_err(|e| e.to_string())?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
     Ok(version == 0)
+}
+
+/// Version 10: a rights version, counted up by triggers on every table a
+/// non-admin caller's rights are worked out from, so that the server keeps
+/// those rights between requests and knows when they went stale, whoever
+/// wrote (this server, or the command line in another process). The users
+/// table's triggers come with the module tables (`tables`).
+fn v10() -> String {
+    let mut sql = String::from(
+        "CREATE TABLE rights_version (version INTEGER NOT NULL);
+         INSERT INTO rights_version (version) VALUES (0);",
+    );
+    for table in super::access::RIGHTS_TABLES {
+        for (event, name) in [("INSERT", "i"), ("UPDATE", "u"), ("DELETE", "d")] {
+            sql.push_str(&super::access::rights_trigger(
+                &format!("{table}_rights_{name}"),
+                &format!("{event} ON {table}"),
+            ));
+        }
+    }
+    sql
 }
 
 /// Version 1: the shared record table (vtiger's crmentity, one id sequence

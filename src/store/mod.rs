@@ -66,6 +66,7 @@ pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: writer::Writer,
+    rights: std::sync::Arc<access::RightsCache>,
 }
 
 /// Turns off SQLite's memory statistics, which the server never reads: with
@@ -125,6 +126,13 @@ pub struct Opened {
 }
 
 impl Store {
+    /// Non-admin callers' rights, kept while they hold.
+    pub fn rights(&self) -> &access::RightsCache {
+        &self.rights
+    }
+}
+
+impl Store {
     /// Opens (creating if needed) the database at `path`, migrates it, brings
     /// the module tables in line with `registry`, and seeds a new database.
     pub fn open(
@@ -166,6 +174,7 @@ impl Store {
         let store = Store {
             pool,
             writer: writer::Writer::start(writer_conn),
+            rights: Default::default(),
         };
         Ok(Opened {
             store,

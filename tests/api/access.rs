@@ -852,3 +852,56 @@ fn deleting_a_group_hands_its_records_to_the_admin_and_forgets_its_members() {
         .json();
     assert_eq!(error_message(&r), "Permission to write is denied");
 }
+
+#[test]
+fn rights_changed_by_another_process_hold_from_the_next_request() {
+    // The server keeps a non-admin caller's rights between requests; a
+    // change written by another connection (the command line) must still
+    // count from the very next request of the same session.
+    let server = TestServer::spawn();
+    let cast = cast(&server);
+    let admin = &cast.clients["admin"];
+    let stranger = &cast.clients["stranger"];
+    let account = create_id(
+        admin,
+        "Accounts",
+        json!({"accountname": "Kept Rights", "assigned_user_id": "19x1"}),
+    );
+    let retrieve = || stranger.get("retrieve", &[("id", &account)]).json();
+    set_sharing(&server, "Accounts", Sharing::PublicReadOnly);
+    assert_eq!(retrieve()["success"], true, "{}", retrieve());
+    set_sharing(&server, "Accounts", Sharing::Private);
+    assert_denied(&retrieve(), "private again");
+    set_sharing(&server, "Accounts", Sharing::PublicReadOnly);
+    assert_eq!(retrieve()["success"], true);
+    // Every table the rights come from counts the version up, the users
+    // table for roles and removals only.
+    let db = server.db();
+    let version = || -> i64 {
+        db.query_row("SELECT version FROM rights_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let stranger_id: i64 = cast.ids["stranger"][3..].parse().unwrap();
+    let before = version();
+    db.execute(
+        "UPDATE m_Users SET roleid = 'H4' WHERE _id = ?1",
+        [stranger_id],
+    )
+    .unwrap();
+    assert_eq!(version(), before + 1, "a role change");
+    db.execute(
+        "UPDATE m_Users SET email1 = 'x@y.z' WHERE _id = ?1",
+        [stranger_id],
+    )
+    .unwrap();
+    assert_eq!(version(), before + 1, "an email is not part of the rights");
+    db.execute(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        [cast.group[3..].parse::<i64>().unwrap(), stranger_id],
+    )
+    .unwrap();
+    assert_eq!(version(), before + 2, "a group member");
+    db.execute("UPDATE profiles SET view_all = view_all", [])
+        .unwrap();
+    assert!(version() > before + 2, "a profile");
+}
