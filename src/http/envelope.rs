@@ -88,28 +88,9 @@ fn write_answer(out: &mut String, answer: &Answer) {
     match answer {
         Answer::Json(v) => write_value(out, v),
         Answer::Record(record) => write_record(out, record),
-        Answer::Records(records) => {
-            out.push('[');
-            for (i, record) in records.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_record(out, record);
-            }
-            out.push(']');
-        }
-        Answer::Object(entries) if entries.is_empty() => out.push_str("[]"),
+        Answer::Records(records) => write_list(out, records, write_record),
         Answer::Object(entries) => {
-            out.push('{');
-            for (i, (key, value)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, key);
-                out.push(':');
-                write_answer(out, value);
-            }
-            out.push('}');
+            write_object(out, entries.iter().map(|(k, v)| (*k, v)), write_answer)
         }
     }
 }
@@ -117,7 +98,49 @@ fn write_answer(out: &mut String, answer: &Answer) {
 /// A record, straight from its fields (no JSON map in between), encoded as
 /// [`write_value`] would encode the same record as a JSON object.
 fn write_record(out: &mut String, record: &WireRecord) {
-    let mut entries = record.entries().peekable();
+    write_object(out, record.entries(), |out, value| match value {
+        Entry::Text(s) => write_string(out, s),
+        Entry::Json(v) => write_value(out, v),
+    });
+}
+
+fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => write_list(out, items, write_value),
+        Value::Object(map) => {
+            write_object(out, map.iter().map(|(k, v)| (k.as_str(), v)), write_value)
+        }
+    }
+}
+
+/// `items` as a JSON list, each written by `write`.
+fn write_list<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(out, item);
+    }
+    out.push(']');
+}
+
+/// `entries` as a JSON object, each value written by `write`; none as `[]`
+/// (PHP cannot tell an empty map from an empty list).
+fn write_object<'k, T>(
+    out: &mut String,
+    entries: impl IntoIterator<Item = (&'k str, T)>,
+    mut write: impl FnMut(&mut String, T),
+) {
+    let mut entries = entries.into_iter().peekable();
     if entries.peek().is_none() {
         out.push_str("[]");
         return;
@@ -129,44 +152,9 @@ fn write_record(out: &mut String, record: &WireRecord) {
         }
         write_string(out, key);
         out.push(':');
-        match value {
-            Entry::Text(s) => write_string(out, s),
-            Entry::Json(v) => write_value(out, v),
-        }
+        write(out, value);
     }
     out.push('}');
-}
-
-fn write_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => write_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) if map.is_empty() => out.push_str("[]"),
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, k);
-                out.push(':');
-                write_value(out, item);
-            }
-            out.push('}');
-        }
-    }
 }
 
 /// How many leading bytes of `bytes` need no escape: printable ASCII other
