@@ -7,7 +7,7 @@ use super::wire_record::WireRecord;
 
 use crate::auth::access::Access;
 use crate::error::WsError;
-use crate::registry::{FieldType, ModuleDef, Registry, SystemField, WsId};
+use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
 use crate::store::rows;
 use crate::store::tables::{keying, Keying};
@@ -162,9 +162,9 @@ pub fn to_wire(
     Ok(out)
 }
 
-/// Leaves out of `record` the fields `access` may not see.
-fn strip_hidden(access: &Access, module: &ModuleDef, record: &mut WireRecord) {
-    for f in access.hidden_fields(module) {
+/// Leaves the `hidden` fields out of `record`.
+fn strip_hidden(hidden: &[&FieldDef], record: &mut WireRecord) {
+    for f in hidden {
         record.hide(&f.name);
     }
 }
@@ -185,7 +185,7 @@ pub fn wire_record(
 ) -> Result<WireRecord, WsError> {
     let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
     let mut record = to_wire(conn, registry, module, rec, true)?;
-    strip_hidden(access, module, &mut record);
+    strip_hidden(&access.hidden_fields(module), &mut record);
     super::external::attach(conn, id, &mut record)?;
     Ok(record)
 }
@@ -206,11 +206,13 @@ pub fn wire_records(
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
+    // Worked out once a page, not once a record.
+    let hidden = access.hidden_fields(module);
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(rec) = loaded.remove(id) {
             let mut record = to_wire(conn, registry, module, rec, with_label)?;
-            strip_hidden(access, module, &mut record);
+            strip_hidden(&hidden, &mut record);
             out.push(record);
         }
     }
