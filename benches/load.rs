@@ -6,7 +6,10 @@
 //! `cargo bench --bench load -- [--records N] [--requests R] [--concurrency C]`
 //! (defaults: 10000 records, 20000 requests per scenario, concurrency 8);
 //! `--only TEXT[,TEXT…]` runs just the scenarios whose name contains one of
-//! the TEXTs (and skips the sync walk), for profiling one path.
+//! the TEXTs (and the sync walk only if one of them is `walk`), for
+//! profiling one path. `LOAD_SERVER_LOG=FILE` keeps the server's log (a
+//! line a request, with its time in the server) to set beside
+//! `LOAD_WALK_PAGES=1`'s list of pages.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
 //! the server's peak RSS; then one client walks the whole sync feed and
 //! prints its first and slowest page. Nothing here fails on speed.
@@ -228,7 +231,15 @@ fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
         }
     }
     assert!(port > 0, "stripes reported no port");
-    std::thread::spawn(move || log.for_each(drop));
+    let keep = std::env::var_os("LOAD_SERVER_LOG").map(|path| {
+        std::io::LineWriter::new(std::fs::File::create(path).expect("LOAD_SERVER_LOG opens"))
+    });
+    std::thread::spawn(move || match keep {
+        Some(mut file) => log.for_each(|line| {
+            let _ = writeln!(file, "{}", line.unwrap_or_default());
+        }),
+        None => log.for_each(drop),
+    });
     (child, port)
 }
 
@@ -576,7 +587,10 @@ fn main() {
         let f = drive(port, settings.concurrency, settings.requests, make);
         row(name, &f, Some(cpu_time(child.id()) - before));
     }
-    if only.is_none() {
+    if only
+        .as_ref()
+        .is_none_or(|text| text.split(',').any(|t| t == "walk"))
+    {
         sync_walk(port, &session);
     }
     println!("\nstripes peak RSS: {:.1} MiB", peak_rss_mib(child.id()));

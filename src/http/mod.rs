@@ -79,6 +79,9 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
             }
         },
     };
+    // The answer's bytes are written before the line, so its time counts
+    // them too: a sync or query page is a hundred records of JSON.
+    let response = envelope::respond(&outcome);
     tracing::info!(
         operation = %handled.operation,
         user = handled.user.as_deref().unwrap_or("-"),
@@ -86,7 +89,7 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         outcome = outcome.as_ref().map(|_| "OK").unwrap_or_else(|e| e.code()),
         "request"
     );
-    envelope::respond(&outcome)
+    response
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`].
