@@ -69,24 +69,40 @@ pub struct Store {
     rights: std::sync::Arc<access::RightsCache>,
 }
 
-/// Turns off SQLite's memory statistics, which the server never reads: with
-/// them on (the bundled build's default) every allocation and free SQLite
-/// makes takes one global mutex, and readers on all workers contended for it
-/// (a third of a retrieve's futex calls, perf). Call it first thing in
-/// `main`, before any thread exists and before any connection is opened;
-/// after that SQLite refuses the setting and this does nothing.
+/// How much of a savepoint's sub-journal SQLite keeps in memory before it
+/// spills to a temporary file, and the size of the one block it keeps it
+/// in. Every write of a group commit runs in a savepoint, and SQLite copies
+/// each page the write changes into that sub-journal: a create changes
+/// ~15 pages (~62 KiB), past the default 64 KiB with its bookkeeping, so
+/// it spilled, and its `pwrite`s were as many of the writer's samples as
+/// the WAL's own (perf). Kept in memory with `temp_store = MEMORY` instead,
+/// the sub-journal grows in 1 KiB blocks, five `malloc`s a page: ~90 a
+/// create, 43k of a create's 418k instructions (callgrind). One block of
+/// 1 MiB holds any single record write without a spill.
+const SUB_JOURNAL_IN_MEMORY: std::os::raw::c_int = 1 << 20;
+
+/// Process-wide SQLite settings. Call it first thing in `main`, before any
+/// thread exists and before any connection is opened; after that SQLite
+/// refuses them and this does nothing.
+///
+/// Memory statistics off, which the server never reads: with them on (the
+/// bundled build's default) every allocation and free SQLite makes takes
+/// one global mutex, and readers on all workers contended for it (a third
+/// of a retrieve's futex calls, perf). And savepoint sub-journals kept in
+/// one block in memory ([`SUB_JOURNAL_IN_MEMORY`]).
 pub fn configure_sqlite_library() {
+    use rusqlite::ffi::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_STMTJRNL_SPILL};
     // SAFETY: sqlite3_config may not run concurrently with other SQLite
     // calls; the caller runs it before any other thread exists. Once SQLite
     // is initialised it returns SQLITE_MISUSE and changes nothing.
-    let rc = unsafe {
-        rusqlite::ffi::sqlite3_config(
-            rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
-            0 as std::os::raw::c_int,
-        )
-    };
+    let rc = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int) };
     if rc != rusqlite::ffi::SQLITE_OK {
         tracing::debug!(rc, "SQLite memory statistics left on");
+    }
+    // SAFETY: as above.
+    let rc = unsafe { sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SUB_JOURNAL_IN_MEMORY) };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!(rc, "SQLite sub-journals spill at the default size");
     }
 }
 
@@ -105,15 +121,12 @@ fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The writer's settings on top of every connection's. Each write in a
-/// batch runs in a savepoint, and SQLite copies every page a savepoint
-/// changes into a sub-journal; past 64 KiB (about one create's pages) that
-/// sub-journal spills to a temporary file, and its `pwrite`s were as many
-/// of the writer's samples as the WAL's own (perf). In memory it stays:
-/// it never outlives its batch, so it is at most a batch's changed pages.
+/// The writer's settings: every connection's. Its savepoints' sub-journal
+/// stays in memory by the process-wide setting in
+/// [`configure_sqlite_library`], not by `temp_store = MEMORY`, which would
+/// grow it in 1 KiB blocks.
 fn configure_writer(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    configure(c)?;
-    c.execute_batch("PRAGMA temp_store = MEMORY;")
+    configure(c)
 }
 
 /// What opening the database did.
