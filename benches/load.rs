@@ -284,6 +284,18 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// CPU time stolen from this VM by its host so far, all CPUs, in ticks of
+/// 10 ms (/proc/stat).
+fn steal_ticks() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            let cpu = stat.lines().next()?.to_string();
+            cpu.split_whitespace().nth(8)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 /// The server's peak resident set, from /proc.
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -495,6 +507,10 @@ fn sync_walk(port: u16, session: &str) {
     let mut slowest = Duration::ZERO;
     let mut slowest_page = 0u64;
     let mut took_all = Vec::new();
+    // With the list of pages, the time the hypervisor took from this VM's
+    // CPUs during each page, to tell the host's stalls from the server's.
+    let list_pages = std::env::var_os("LOAD_WALK_PAGES").is_some();
+    let mut stolen = Vec::new();
     let started = Instant::now();
     loop {
         let query = encode(&[
@@ -503,10 +519,12 @@ fn sync_walk(port: u16, session: &str) {
             ("syncToken", &token),
             ("syncScope", "all"),
         ]);
+        let steal_before = list_pages.then(steal_ticks);
         let t = Instant::now();
         let answer: serde_json::Value =
             serde_json::from_str(&conn.call("GET", &query, "")).unwrap();
         let took = t.elapsed();
+        stolen.push(steal_before.map_or(0, |b| steal_ticks() - b));
         let result = &answer["result"];
         assert!(result.is_object(), "sync: {answer}");
         if pages == 0 {
@@ -525,9 +543,13 @@ fn sync_walk(port: u16, session: &str) {
             break;
         }
     }
-    if std::env::var_os("LOAD_WALK_PAGES").is_some() {
-        for (page, took) in took_all.iter().enumerate() {
-            eprintln!("walk page {page} {} µs", took.as_micros());
+    if list_pages {
+        for (page, (took, stolen)) in took_all.iter().zip(&stolen).enumerate() {
+            eprintln!(
+                "walk page {page} {} µs, host steal {} ms",
+                took.as_micros(),
+                stolen * 10
+            );
         }
     }
     took_all.sort();
