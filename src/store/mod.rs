@@ -121,14 +121,6 @@ fn configure(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The writer's settings: every connection's. Its savepoints' sub-journal
-/// stays in memory by the process-wide setting in
-/// [`configure_sqlite_library`], not by `temp_store = MEMORY`, which would
-/// grow it in 1 KiB blocks.
-fn configure_writer(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    configure(c)
-}
-
 /// What opening the database did.
 pub struct Opened {
     /// The store.
@@ -181,8 +173,11 @@ impl Store {
         } else {
             None
         };
+        // Every connection's settings: the writer's savepoints keep their
+        // sub-journal in memory by `configure_sqlite_library`, not by
+        // `temp_store = MEMORY`, which grows it in 1 KiB blocks.
         let writer_conn = rusqlite::Connection::open(path)
-            .and_then(|c| configure_writer(&c).map(|()| c))
+            .and_then(|c| configure(&c).map(|()| c))
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         let store = Store {
             pool,
