@@ -64,7 +64,35 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
         tx.commit()?;
         return Ok(Answer::Json(created));
     }
-    // The checks read one snapshot (one round of SQLite's locks).
+    // A record's checks, its write and the answer read back run on the
+    // writer thread as one write of a group commit (`Store::serialized`):
+    // no other write comes between the checks and the insert, and the reads
+    // find the pages the writer's own commits keep in its cache, where a
+    // pooled connection starts every read transaction after a commit with an
+    // empty one. Side by side: 11-14 % less server CPU a create
+    // (BENCHMARKS.md).
+    let (ctx, name) = (ctx.clone(), module.name.clone());
+    ctx.store.clone().serialized(move || {
+        let module = ctx
+            .registry
+            .module(&name)
+            .ok_or(WsError::InternalServerError)?;
+        save_record(&ctx, module, p, external_ids)
+    })
+}
+
+/// Checks and saves a record of `module` (inside `Store::serialized`) and
+/// answers it as retrieve would.
+fn save_record(
+    ctx: &Ctx,
+    module: &ModuleDef,
+    p: Params,
+    external_ids: external::Changes,
+) -> Result<Answer, WsError> {
+    let writer = Writer {
+        access: &p.caller.access,
+        creating: true,
+    };
     let (mut write, lines) = ctx.store.read(|conn| {
         let write = read_element(
             conn,
@@ -91,8 +119,8 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
         .into_iter()
         .map(|(field, upload)| (field, upload.clone()))
         .collect();
-    // The record, its lines, totals and files: one savepoint of a group
-    // commit, acknowledged once on disk.
+    // The record, its lines, totals and files: a savepoint of its own inside
+    // the serialized write, acknowledged once on disk.
     let (now, now_text) = now_pair();
     let (registry, name, user) = (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
     let id = ctx.store.write(move |tx| {
