@@ -14,8 +14,9 @@ use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::registry::ModuleDef;
+use crate::registry::{ModuleDef, Registry, WsId};
 use crate::store::records::RecordWrite;
+use crate::store::tables::{keying, Keying};
 use crate::store::{auth_tables, records, rows, users};
 
 /// update's parameters (also revise's: they differ only in the mandatory rule).
@@ -59,6 +60,32 @@ enum Checked<'r> {
 
 /// Resolves the element's `id`, checks the element and writes it.
 pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsError> {
+    // An entity record is checked, written and read back on the writer
+    // thread as one serialized write, as create does (see there, and
+    // BENCHMARKS.md). Users and actors keep their own transaction on a
+    // pooled connection, which the writer thread must never wait for.
+    if names_an_entity_record(&ctx.registry, &p.element) {
+        let ctx = ctx.clone();
+        return ctx
+            .store
+            .clone()
+            .serialized(move || apply_now(&ctx, p, mandatory));
+    }
+    apply_now(ctx, p, mandatory)
+}
+
+/// Whether the element's `id` names a module whose records share the
+/// entity table (what [`resolve`] answers with `Target::Record`).
+fn names_an_entity_record(registry: &Registry, element: &Map<String, Value>) -> bool {
+    element
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(WsId::parse)
+        .and_then(|ws| registry.module_by_prefix(ws.prefix))
+        .is_some_and(|module| keying(module) == Keying::Shared)
+}
+
+fn apply_now(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsError> {
     let id = p.element.get("id").and_then(Value::as_str);
     let access = &p.caller.access;
     let writer = Writer {
@@ -66,7 +93,8 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsErr
         creating: false,
     };
     let external_ids = external::read(&p.element)?;
-    // The checks read one snapshot (one round of SQLite's locks).
+    // The checks read one snapshot (inside the serialized write for a
+    // record).
     let checked = ctx.store.read(|conn| {
         Ok::<_, WsError>(
             match resolve(conn, &ctx.registry, access, id, Action::Edit)? {
@@ -95,7 +123,7 @@ pub fn apply(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsErr
             let (now, now_text) = now_pair();
             let (registry, name, user) =
                 (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
-            // The record and its lines: one savepoint of a group commit.
+            // The record and its lines: a savepoint of their own.
             ctx.store.write(move |tx| {
                 let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
                 records::update_in(tx, module, id, &write, user, now, &now_text)?;
