@@ -11,12 +11,12 @@
 //! modules (users and actors are written one at a time).
 use serde_json::{Map, Value};
 
-use super::records::{denied_for_id, Mandatory};
+use super::records::{denied_for_id, module_of_id, Mandatory};
 use super::{create, delete, retrieve, update, Answer, Ctx, OpCall};
 use crate::auth::Caller;
 use crate::error::WsError;
 use crate::http::envelope;
-use crate::registry::{Registry, WsId};
+use crate::registry::Registry;
 use crate::store::tables::{keying, Keying};
 
 /// The most items a batch takes.
@@ -146,9 +146,7 @@ fn item_id(item: &Value) -> Option<&str> {
 /// their own (see `Store::serialized`).
 fn entity_id<'a>(registry: &Registry, id: Option<&'a str>) -> Result<&'a str, WsError> {
     let id = id.ok_or_else(denied_for_id)?;
-    let module = WsId::parse(id)
-        .and_then(|w| registry.module_by_prefix(w.prefix))
-        .ok_or_else(denied_for_id)?;
+    let module = module_of_id(registry, id).ok_or_else(denied_for_id)?;
     entity_module(registry, &module.name)?;
     Ok(id)
 }

@@ -7,14 +7,14 @@ use serde_json::{Map, Value};
 use rusqlite::TransactionBehavior;
 
 use super::records::{
-    element_object, external, inventory, now_pair, read_element, resolve, row_to_wire, wire_record,
-    Mandatory, Target, Writer,
+    element_object, external, inventory, module_of_id, now_pair, read_element, resolve,
+    row_to_wire, wire_record, Mandatory, Target, Writer,
 };
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
 use crate::error::WsError;
-use crate::registry::{ModuleDef, Registry, WsId};
+use crate::registry::{ModuleDef, Registry};
 use crate::store::records::RecordWrite;
 use crate::store::tables::{keying, Keying};
 use crate::store::{auth_tables, records, rows, users};
@@ -80,8 +80,7 @@ fn names_an_entity_record(registry: &Registry, element: &Map<String, Value>) -> 
     element
         .get("id")
         .and_then(Value::as_str)
-        .and_then(WsId::parse)
-        .and_then(|ws| registry.module_by_prefix(ws.prefix))
+        .and_then(|id| module_of_id(registry, id))
         .is_some_and(|module| keying(module) == Keying::Shared)
 }
 

@@ -38,6 +38,11 @@ pub enum Target<'r> {
     Row(&'r ModuleDef, i64),
 }
 
+/// The module a webservice id's prefix names (`11x42` → Accounts), if any.
+pub fn module_of_id<'r>(registry: &'r Registry, id: &str) -> Option<&'r ModuleDef> {
+    WsId::parse(id).and_then(|ws| registry.module_by_prefix(ws.prefix))
+}
+
 /// Resolves a record id for `action` in vtiger's order of checks (§3.3):
 /// unknown prefix → denied for id; missing or deleted record → denied (not
 /// RECORD_NOT_FOUND, shared/golden seq 79); a module the caller may not
