@@ -240,6 +240,20 @@ pub fn rights_trigger(name: &str, event: &str) -> String {
     )
 }
 
+/// The users table's triggers on the rights version (the table is the
+/// Users module's, made with the module tables): who is below whom and who
+/// shares a group are part of the rights.
+pub fn users_rights_triggers(users_table: &str) -> [String; 3] {
+    [
+        rights_trigger("users_rights_i", &format!("INSERT ON {users_table}")),
+        rights_trigger("users_rights_d", &format!("DELETE ON {users_table}")),
+        rights_trigger(
+            "users_rights_u",
+            &format!("UPDATE OF roleid, _deleted ON {users_table}"),
+        ),
+    ]
+}
+
 /// The rights version: it changes whenever anything a caller's rights are
 /// worked out from changes.
 pub fn rights_version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -141,16 +141,8 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
             }
         }
         if module.name == super::users::USERS {
-            // Who is below whom and who shares a group: part of the rights.
-            for (name, event) in [
-                ("users_rights_i", format!("INSERT ON {table}")),
-                ("users_rights_d", format!("DELETE ON {table}")),
-                (
-                    "users_rights_u",
-                    format!("UPDATE OF roleid, _deleted ON {table}"),
-                ),
-            ] {
-                tx.execute_batch(&super::access::rights_trigger(name, &event))?;
+            for trigger in super::access::users_rights_triggers(&table) {
+                tx.execute_batch(&trigger)?;
             }
         }
     }
