@@ -64,6 +64,23 @@ pub fn rights(
     }
 }
 
+/// [`rights`] at `version`, the rights version already read in `conn`'s
+/// snapshot.
+pub fn rights_as_of(
+    store: &crate::store::Store,
+    conn: &rusqlite::Connection,
+    registry: &crate::registry::Registry,
+    user: &crate::store::users::UserAuth,
+    version: i64,
+) -> rusqlite::Result<std::sync::Arc<access::Access>> {
+    match user.is_admin {
+        true => Ok(std::sync::Arc::new(access::Access::admin(user.id))),
+        false => store
+            .rights()
+            .rights_as_of(conn, registry, user.id, version),
+    }
+}
+
 /// The current Unix time in seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()

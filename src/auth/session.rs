@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::{now, Caller};
 use crate::error::WsError;
 use crate::registry::Registry;
-use crate::store::{auth_tables, users, Store};
+use crate::store::{access, auth_tables, Store};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -54,10 +54,11 @@ pub fn resume(
 ) -> Result<Option<Caller>, WsError> {
     // The session, its user and (for non-admins) their rights: one snapshot.
     let found = store.read(|conn| -> Result<_, WsError> {
-        let Some((row, user)) = users::by_session(conn, registry, name)? else {
+        let version = access::rights_version(conn)?;
+        let Some((row, user)) = store.sessions().by_session(conn, registry, name, version)? else {
             return Ok(None);
         };
-        let access = super::rights(store, conn, registry, &user)?;
+        let access = super::rights_as_of(store, conn, registry, &user, version)?;
         Ok(Some((row, user, access)))
     })?;
     let Some((row, user, access)) = found else {
@@ -68,11 +69,13 @@ pub fn resume(
     if expired || !user.active {
         // Removed after the answer: the session is refused either way, and
         // a removal lost with a full queue is left to the next login's purge.
+        store.sessions().forget(name);
         let name = name.to_string();
         store.write_detached(move |c| auth_tables::delete_session(c, &name));
         return Ok(None);
     }
     if t - row.last_seen >= touch_every(policy) {
+        store.sessions().seen(name, t);
         let name = name.to_string();
         store.write_detached(move |c| auth_tables::touch_session(c, &name, t));
     }

@@ -242,14 +242,23 @@ pub fn rights_trigger(name: &str, event: &str) -> String {
 
 /// The users table's triggers on the rights version (the table is the
 /// Users module's, made with the module tables): who is below whom and who
-/// shares a group are part of the rights.
-pub fn users_rights_triggers(users_table: &str) -> [String; 3] {
+/// shares a group are part of the rights, and a user's sign-in columns are
+/// what a kept session answers with (`users::SessionCache`).
+pub fn users_rights_triggers(users_table: &str) -> [String; 4] {
     [
         rights_trigger("users_rights_i", &format!("INSERT ON {users_table}")),
         rights_trigger("users_rights_d", &format!("DELETE ON {users_table}")),
         rights_trigger(
             "users_rights_u",
             &format!("UPDATE OF roleid, _deleted ON {users_table}"),
+        ),
+        // A trigger of its own, not a wider users_rights_u: IF NOT EXISTS
+        // would leave an existing database with the narrower one.
+        rights_trigger(
+            "users_sign_in_u",
+            &format!(
+                "UPDATE OF user_name, accesskey, status, is_admin, date_format ON {users_table}"
+            ),
         ),
     ]
 }
@@ -274,7 +283,18 @@ impl RightsCache {
         registry: &Registry,
         user: i64,
     ) -> rusqlite::Result<Arc<Access>> {
-        let version = rights_version(conn)?;
+        self.rights_as_of(conn, registry, user, rights_version(conn)?)
+    }
+
+    /// `user`'s rights at `version`, the rights version of `conn`'s
+    /// snapshot (read once for the session and the rights of a request).
+    pub fn rights_as_of(
+        &self,
+        conn: &Connection,
+        registry: &Registry,
+        user: i64,
+        version: i64,
+    ) -> rusqlite::Result<Arc<Access>> {
         let kept = self.lock().get(&user).cloned();
         if let Some((_, access)) = kept.filter(|(at, _)| *at == version) {
             return Ok(access);

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -49,6 +49,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     if version < 10 {
         tx.execute_batch(&v10()).map_err(|e| e.to_string())?;
     }
+    if version < 11 {
+        tx.execute_batch(&v11()).map_err(|e| e.to_string())?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
@@ -74,6 +77,21 @@ fn v10() -> String {
         }
     }
     sql
+}
+
+/// Version 11: a session's end (or a change to it other than its
+/// last-seen time) counts the rights version up too, so that the server can
+/// keep sessions between requests (`users::SessionCache`) and know when one
+/// went stale: by logout, expiry, a login's purge, or the command line
+/// deactivating its user in another process. The last-seen time the server
+/// keeps itself; counting it would throw away every kept right each time.
+fn v11() -> String {
+    use super::access::rights_trigger;
+    rights_trigger("sessions_rights_d", "DELETE ON sessions")
+        + &rights_trigger(
+            "sessions_rights_u",
+            "UPDATE OF token, user_id, created_at ON sessions",
+        )
 }
 
 /// Version 1: the shared record table (vtiger's crmentity, one id sequence

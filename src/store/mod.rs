@@ -67,6 +67,7 @@ pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: writer::Writer,
     rights: std::sync::Arc<access::RightsCache>,
+    sessions: std::sync::Arc<users::SessionCache>,
 }
 
 /// How much of a savepoint's sub-journal SQLite keeps in memory before it
@@ -135,6 +136,11 @@ impl Store {
     pub fn rights(&self) -> &access::RightsCache {
         &self.rights
     }
+
+    /// Live sessions, kept while they hold.
+    pub fn sessions(&self) -> &users::SessionCache {
+        &self.sessions
+    }
 }
 
 impl Store {
@@ -183,6 +189,7 @@ impl Store {
             pool,
             writer: writer::Writer::start(writer_conn),
             rights: Default::default(),
+            sessions: Default::default(),
         };
         Ok(Opened {
             store,

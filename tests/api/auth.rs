@@ -161,6 +161,9 @@ fn a_user_without_an_access_key_gets_accesskey_undefined() {
 fn an_inactive_user_cannot_log_in_and_loses_its_sessions() {
     let s = TestServer::spawn();
     let admin = s.admin();
+    // Used once, so the server keeps the session; the change below comes
+    // from elsewhere (the command line's process writes the same way).
+    assert_eq!(admin.get("listtypes", &[]).json()["success"], true);
     s.db()
         .execute(
             "UPDATE m_Users SET status = 'Inactive' WHERE user_name = 'admin'",
@@ -376,6 +379,7 @@ fn a_session_in_use_outlives_its_idle_limit() {
 fn a_session_past_its_absolute_lifetime_expires() {
     let s = TestServer::spawn();
     let c = s.admin();
+    assert_eq!(c.get("listtypes", &[]).json()["success"], true);
     s.db()
         .execute("UPDATE sessions SET created_at = created_at - 86401", [])
         .unwrap();
@@ -383,6 +387,45 @@ fn a_session_past_its_absolute_lifetime_expires() {
         c.get("listtypes", &[]).json()["error"]["code"],
         "INVALID_SESSIONID"
     );
+}
+
+#[test]
+fn a_session_removed_from_the_database_is_refused_at_once() {
+    let s = TestServer::spawn();
+    let c = s.admin();
+    assert_eq!(c.get("listtypes", &[]).json()["success"], true);
+    s.db().execute("DELETE FROM sessions", []).unwrap();
+    assert_eq!(
+        c.get("listtypes", &[]).json()["error"]["code"],
+        "INVALID_SESSIONID"
+    );
+}
+
+#[test]
+fn an_admin_made_a_regular_user_loses_admin_rights_on_the_next_request() {
+    let s = TestServer::spawn();
+    let admin = s.admin();
+    let new_user = |name: &str| {
+        let element = serde_json::json!({
+            "user_name": name, "user_password": "x", "confirm_password": "x",
+            "last_name": name, "roleid": "H5", "email1": format!("{name}@example.com"),
+        });
+        let element = element.to_string();
+        admin
+            .post("create", &[("elementType", "Users"), ("element", &element)])
+            .json()
+    };
+    assert_eq!(new_user("carol")["success"], true);
+    // A read after the write, so the session is kept as it now stands.
+    assert_eq!(admin.get("listtypes", &[]).json()["success"], true);
+    s.db()
+        .execute(
+            "UPDATE m_Users SET is_admin = 'off' WHERE user_name = 'admin'",
+            [],
+        )
+        .unwrap();
+    let r = new_user("dora");
+    assert_eq!(r["error"]["code"], "ACCESS_DENIED", "{r}");
 }
 
 #[test]
