@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::tables::{sql_text, stored_columns, table, unconverted};
-use crate::registry::{FieldType, ModuleDef, SystemField};
+use crate::registry::{FieldType, ModuleDef, Registry, SystemField};
 
 /// A stored record, as raw column values.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ pub struct StoredRecord {
     pub source: String,
     /// The record label.
     pub label: String,
+    /// The id prefix of the module `owner` is a live row of (Users or
+    /// Groups), if any.
+    pub owner_prefix: Option<u32>,
     /// The module table's columns (NULL as `None`).
     pub values: Columns,
 }
@@ -112,8 +115,8 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
     .optional()
 }
 
-/// The SELECT that loads records of `module` and the columns it reads after
-/// the eight `crmentity` ones.
+/// The SELECT that loads records of `module`: the eight `crmentity`
+/// columns, the module table's, then the owner's id prefix.
 #[derive(Debug, Clone)]
 pub struct LoadSql {
     /// The module table's columns, in field order.
@@ -130,7 +133,7 @@ pub struct LoadSql {
 /// definition (servers in one process may load different schemas): a
 /// retrieve used to rebuild its 1.5 kB text, and lock a process-wide cache to
 /// find it, every time (callgrind: ~7k instructions of ~180k).
-fn load_sql(module: &ModuleDef) -> &LoadSql {
+fn load_sql<'m>(registry: &Registry, module: &'m ModuleDef) -> &'m LoadSql {
     module.sql.load.get_or_init(|| {
         let columns: Arc<[String]> = stored_columns(module)
             .into_iter()
@@ -141,9 +144,10 @@ fn load_sql(module: &ModuleDef) -> &LoadSql {
             .map(|c| format!(" AND {c}"))
             .unwrap_or_default();
         let select = format!(
-            "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
+            "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
              FROM crmentity c JOIN {} m ON m._id = c.crmid
              WHERE +c.deleted = 0 AND +c.setype = ?1{unconverted} AND c.crmid",
+            owner_prefix_sql(registry),
             table(module)
         );
         let by_id = format!("{select} = ?2");
@@ -164,6 +168,7 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
     for i in 0..columns.len() {
         values.push(sql_text(r.get(8 + i)?));
     }
+    let owner_prefix = r.get(8 + columns.len())?;
     Ok(StoredRecord {
         id: r.get(0)?,
         owner: r.get(1)?,
@@ -173,6 +178,7 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
         modified_time: r.get(5)?,
         source: r.get(6)?,
         label: r.get(7)?,
+        owner_prefix,
         values: Columns {
             names: Arc::clone(columns),
             values,
@@ -180,13 +186,33 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
     })
 }
 
+/// The owner's id prefix worked out inside the record's statement: as a
+/// statement of its own it was ~4.7k of a retrieve's instructions, and a
+/// hundred statements a query page. Users and groups share one id sequence,
+/// so at most one arm holds.
+fn owner_prefix_sql(registry: &Registry) -> String {
+    let arms: String = super::users::OWNER_MODULES
+        .iter()
+        .filter_map(|name| registry.module(name))
+        .map(|m| {
+            format!(
+                " WHEN {} THEN {}",
+                super::rows::exists_sql(m, "c.smownerid"),
+                m.id_prefix
+            )
+        })
+        .collect();
+    format!("CASE{arms} END")
+}
+
 /// Loads live record `id` of `module`.
 pub fn load(
     conn: &Connection,
+    registry: &Registry,
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
-    let sql = load_sql(module);
+    let sql = load_sql(registry, module);
     super::cached_row(conn, &sql.by_id, params![module.name, id], |r| {
         stored_record(r, &sql.columns)
     })
@@ -197,6 +223,7 @@ pub fn load(
 /// one statement, in no particular order.
 pub fn load_many(
     conn: &Connection,
+    registry: &Registry,
     module: &ModuleDef,
     ids: &[i64],
 ) -> rusqlite::Result<Vec<StoredRecord>> {
@@ -204,10 +231,10 @@ pub fn load_many(
         [] => return Ok(Vec::new()),
         // One id (a query on a unique value): the retrieve's statement,
         // whose text is built once, not an IN list formatted each time.
-        [id] => return Ok(load(conn, module, *id)?.into_iter().collect()),
+        [id] => return Ok(load(conn, registry, module, *id)?.into_iter().collect()),
         _ => {}
     }
-    let load = load_sql(module);
+    let load = load_sql(registry, module);
     let sql = format!("{} IN ({})", load.select, vec!["?"; ids.len()].join(", "));
     let mut stmt = conn.prepare_cached(&sql)?;
     let params = std::iter::once(rusqlite::types::Value::Text(module.name.clone()))
@@ -331,18 +358,19 @@ pub fn insert_in(
 }
 
 /// Changes a record inside the caller's transaction: the given columns, the
-/// owner when given, `modifiedby`/`modifiedtime`, and the label.
+/// owner when given, `modifiedby`/`modifiedtime`, and the label. `now` is
+/// the time as Unix seconds and as stored text.
 pub fn update_in(
     tx: &Connection,
+    registry: &Registry,
     module: &ModuleDef,
     id: i64,
     w: &RecordWrite,
     user: i64,
-    now: i64,
-    now_text: &str,
+    (now, now_text): (i64, &str),
 ) -> rusqlite::Result<()> {
     super::rows::update(tx, module, id, &w.values)?;
-    let mut stored = load(tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut stored = load(tx, registry, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let derived = derived_values(module, &stored.values);
     super::rows::update(tx, module, id, &derived)?;
     for (name, value) in derived {
@@ -514,7 +542,7 @@ mod tests {
         let module = registry.module("Accounts").unwrap();
         let sql = format!(
             "EXPLAIN QUERY PLAN {} IN ({})",
-            load_sql(module).select,
+            load_sql(&registry, module).select,
             vec!["?"; 100].join(", ")
         );
         let params = std::iter::once(rusqlite::types::Value::Text("Accounts".into()))

@@ -16,6 +16,21 @@ fn live_condition(module: &ModuleDef) -> &'static str {
     }
 }
 
+/// SQL that is true when `module` has a live row whose id is `id_sql`.
+pub fn exists_sql(module: &ModuleDef, id_sql: &str) -> String {
+    match keying(module) {
+        Keying::Shared => format!(
+            "EXISTS (SELECT 1 FROM crmentity WHERE crmid = {id_sql} AND deleted = 0 AND setype = '{}')",
+            module.name
+        ),
+        _ => format!(
+            "EXISTS (SELECT 1 FROM {} WHERE _id = {id_sql}{})",
+            table(module),
+            live_condition(module)
+        ),
+    }
+}
+
 /// Whether `module` has a live row `id`.
 pub fn exists(conn: &Connection, module: &ModuleDef, id: i64) -> rusqlite::Result<bool> {
     // Built once a module: a retrieve checks its owner and references here.

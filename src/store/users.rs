@@ -358,9 +358,13 @@ fn set_by_name(
 /// The Groups module's name in the registry.
 pub const GROUPS: &str = "Groups";
 
+/// The modules whose rows own records, in the order an owner id is looked
+/// up in (they share one id sequence, so it is found in one at most).
+pub const OWNER_MODULES: [&str; 2] = [USERS, GROUPS];
+
 /// Whether records can be owned by rows of `module` (users and groups).
 pub fn is_owner_module(module: &crate::registry::ModuleDef) -> bool {
-    module.name == USERS || module.name == GROUPS
+    OWNER_MODULES.contains(&module.name.as_str())
 }
 
 /// The next id for a user or group. They share one sequence, as in vtiger

@@ -11,7 +11,7 @@ use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsI
 use crate::store::records::{self, StoredRecord};
 use crate::store::rows;
 use crate::store::tables::{keying, Keying};
-use crate::store::users::{GROUPS, USERS};
+use crate::store::users::USERS;
 
 /// A user or actor row on the wire. Users: fields in order (never passwords
 /// or access keys), then `id`, no `label` (shared/golden seq 76). Actors:
@@ -114,7 +114,10 @@ pub fn to_wire(
             (Some(SystemField::Modifiedby), _) => user_ws(registry, rec.modified_by),
             (Some(SystemField::Creator), _) => user_ws(registry, rec.creator),
             (Some(SystemField::Source), _) => rec.source.clone(),
-            (None, FieldType::Owner) => owner_ws(conn, registry, rec.owner)?,
+            (None, FieldType::Owner) => rec
+                .owner_prefix
+                .map(|prefix| WsId::new(prefix, rec.owner).to_string())
+                .unwrap_or_default(),
             (None, kind) => {
                 // Taken, not cloned: the stored record is used up here.
                 let stored = rec.values.take_in_order(&f.name, &mut next_column);
@@ -169,11 +172,6 @@ fn strip_hidden(hidden: &[&FieldDef], record: &mut WireRecord) {
     }
 }
 
-fn owner_ws(conn: &Connection, registry: &Registry, id: i64) -> Result<String, WsError> {
-    let targets = [USERS.to_string(), GROUPS.to_string()];
-    Ok(reference_prefix(conn, registry, &targets, id)?.unwrap_or_default())
-}
-
 /// Loads and formats a record just written or resolved, as `access` may
 /// see it: the fields its profile hides are left out.
 pub fn wire_record(
@@ -183,7 +181,7 @@ pub fn wire_record(
     module: &ModuleDef,
     id: i64,
 ) -> Result<WireRecord, WsError> {
-    let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
+    let rec = records::load(conn, registry, module, id)?.ok_or_else(WsError::denied)?;
     let mut record = to_wire(conn, registry, module, rec, true)?;
     strip_hidden(&access.hidden_fields(module), &mut record);
     super::external::attach(conn, id, &mut record)?;
@@ -202,7 +200,7 @@ pub fn wire_records(
     with_label: bool,
 ) -> Result<Vec<WireRecord>, WsError> {
     let mut loaded: std::collections::HashMap<i64, StoredRecord> =
-        records::load_many(conn, module, ids)?
+        records::load_many(conn, registry, module, ids)?
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
