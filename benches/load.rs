@@ -12,7 +12,8 @@
 //! `LOAD_WALK_PAGES=1`'s list of pages.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
 //! the server's peak RSS; then one client walks the whole sync feed and
-//! prints its first and slowest page. Each scenario runs in five stretches,
+//! prints its first and slowest page (each page's time the fastest of
+//! three fetches of it, and the first fetches' slowest beside it). Each scenario runs in five stretches,
 //! each right after as many requests to the bare handler, and its ratio is
 //! to those (the last column). Nothing here fails on speed.
 mod common;
@@ -496,22 +497,61 @@ fn scenarios(
     ]
 }
 
+/// How many times the sync walk fetches each page; the page's time is the
+/// fastest. A page slow by its nature is slow every time; a page that met
+/// the host taking the CPU away (up to 25 ms of steal in one page, measured
+/// with LOAD_WALK_PAGES) is not slow the next time. The walk's time is the
+/// first fetch of each page.
+const WALK_TRIES: usize = 3;
+
+/// The figures of one set of page times.
+struct PageTimes {
+    first: Duration,
+    p50: Duration,
+    p99: Duration,
+    slowest: Duration,
+    slowest_page: usize,
+}
+
+impl PageTimes {
+    fn of(took: &[Duration]) -> Self {
+        let (slowest_page, slowest) = took
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|(_, t)| *t)
+            .unwrap_or_default();
+        let mut sorted = took.to_vec();
+        sorted.sort();
+        PageTimes {
+            first: took.first().copied().unwrap_or_default(),
+            p50: sorted[sorted.len() / 2],
+            p99: sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)],
+            slowest,
+            slowest_page,
+        }
+    }
+
+    fn times_first(&self, t: Duration) -> f64 {
+        t.as_secs_f64() / self.first.as_secs_f64().max(1e-9)
+    }
+}
+
 /// One client reading every change from the start, 100 a page (syncToken,
 /// every owner's records): the first page's latency, the slowest page's,
-/// and their ratio.
+/// and their ratio, each page's time the fastest of [`WALK_TRIES`] fetches
+/// (and, for comparison, the slowest page of the first fetches alone).
 fn sync_walk(port: u16, session: &str) {
     let mut conn = Conn::open(port);
     let mut token = "0".to_string();
     let (mut pages, mut rows) = (0u64, 0u64);
-    let mut first = Duration::ZERO;
-    let mut slowest = Duration::ZERO;
-    let mut slowest_page = 0u64;
-    let mut took_all = Vec::new();
+    let (mut best, mut once) = (Vec::new(), Vec::new());
+    let mut walking = Duration::ZERO;
     // With the list of pages, the time the hypervisor took from this VM's
-    // CPUs during each page, to tell the host's stalls from the server's.
+    // CPUs during each page's first fetch, to tell the host's stalls from
+    // the server's.
     let list_pages = std::env::var_os("LOAD_WALK_PAGES").is_some();
     let mut stolen = Vec::new();
-    let started = Instant::now();
     loop {
         let query = encode(&[
             ("operation", "sync"),
@@ -519,22 +559,29 @@ fn sync_walk(port: u16, session: &str) {
             ("syncToken", &token),
             ("syncScope", "all"),
         ]);
-        let steal_before = list_pages.then(steal_ticks);
-        let t = Instant::now();
-        let answer: serde_json::Value =
-            serde_json::from_str(&conn.call("GET", &query, "")).unwrap();
-        let took = t.elapsed();
-        stolen.push(steal_before.map_or(0, |b| steal_ticks() - b));
+        let mut answers = Vec::with_capacity(WALK_TRIES);
+        let mut took = Vec::with_capacity(WALK_TRIES);
+        for _ in 0..WALK_TRIES {
+            let steal_before = list_pages.then(steal_ticks);
+            let t = Instant::now();
+            let answer = conn.call("GET", &query, "");
+            took.push(t.elapsed());
+            if answers.is_empty() {
+                stolen.push(steal_before.map_or(0, |b| steal_ticks() - b));
+            }
+            answers.push(answer);
+        }
+        // Fetching a page again is only a fair retry if it is the same page.
+        assert!(
+            answers.iter().all(|a| *a == answers[0]),
+            "sync page {pages} changed between fetches"
+        );
+        walking += took[0];
+        once.push(took[0]);
+        best.push(took.iter().copied().min().unwrap_or_default());
+        let answer: serde_json::Value = serde_json::from_str(&answers[0]).unwrap();
         let result = &answer["result"];
         assert!(result.is_object(), "sync: {answer}");
-        if pages == 0 {
-            first = took;
-        }
-        if took > slowest {
-            slowest = took;
-            slowest_page = pages;
-        }
-        took_all.push(took);
         pages += 1;
         rows += result["updated"].as_array().map_or(0, |a| a.len() as u64)
             + result["deleted"].as_array().map_or(0, |a| a.len() as u64);
@@ -544,26 +591,31 @@ fn sync_walk(port: u16, session: &str) {
         }
     }
     if list_pages {
-        for (page, (took, stolen)) in took_all.iter().zip(&stolen).enumerate() {
+        for (page, ((first, best), stolen)) in once.iter().zip(&best).zip(&stolen).enumerate() {
             eprintln!(
-                "walk page {page} {} µs, host steal {} ms",
-                took.as_micros(),
+                "walk page {page} {} µs (best of {WALK_TRIES} {} µs), host steal {} ms",
+                first.as_micros(),
+                best.as_micros(),
                 stolen * 10
             );
         }
     }
-    took_all.sort();
-    let p50 = took_all[took_all.len() / 2];
-    let p99 = took_all[(took_all.len() * 99 / 100).min(took_all.len() - 1)];
+    let b = PageTimes::of(&best);
+    let o = PageTimes::of(&once);
     println!(
-        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; first page {} µs, p50 {} µs, p99 {} µs ({:.1}x), slowest {} µs ({:.1}x, page {slowest_page})",
-        started.elapsed().as_secs_f64(),
-        first.as_micros(),
-        p50.as_micros(),
-        p99.as_micros(),
-        p99.as_secs_f64() / first.as_secs_f64().max(1e-9),
-        slowest.as_micros(),
-        slowest.as_secs_f64() / first.as_secs_f64().max(1e-9)
+        "\nsync walk from the start: {rows} changes in {pages} pages, {:.1}s; each page the best of {WALK_TRIES} fetches: first page {} µs, p50 {} µs, p99 {} µs ({:.1}x), slowest {} µs ({:.1}x, page {}); fetched once: first page {} µs, slowest {} µs ({:.1}x, page {})",
+        walking.as_secs_f64(),
+        b.first.as_micros(),
+        b.p50.as_micros(),
+        b.p99.as_micros(),
+        b.times_first(b.p99),
+        b.slowest.as_micros(),
+        b.times_first(b.slowest),
+        b.slowest_page,
+        o.first.as_micros(),
+        o.slowest.as_micros(),
+        o.times_first(o.slowest),
+        o.slowest_page,
     );
 }
 
