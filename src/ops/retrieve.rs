@@ -2,7 +2,9 @@
 //! One record, every value a string, with `id` and `label` (§3.3, §5.1);
 //! inventory records with their `LineItems`, as vtiger's inventory handler
 //! answers (retrieve_inventory is the same call).
-use super::records::{inventory, resolve, row_to_wire, wire_record, Target};
+use super::records::{
+    inventory, load_checked, resolve, row_to_wire, wire_loaded, wire_record, Target,
+};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
 use crate::auth::Caller;
@@ -36,6 +38,13 @@ impl Params {
 pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     let access = &p.caller.access;
     ctx.store.read(|conn| {
+        let found = load_checked(conn, &ctx.registry, access, p.id.as_deref(), Action::View)?;
+        if let Some((module, rec)) = found {
+            let id = rec.id;
+            let record = wire_loaded(conn, &ctx.registry, access, module, rec)?;
+            return inventory::with_lines(conn, &ctx.registry, module, id, record)
+                .map(Answer::Record);
+        }
         match resolve(conn, &ctx.registry, access, p.id.as_deref(), Action::View)? {
             Target::Record(module, id) => {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;

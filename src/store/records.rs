@@ -31,6 +31,8 @@ pub struct StoredRecord {
     /// The id prefix of the module `owner` is a live row of (Users or
     /// Groups), if any.
     pub owner_prefix: Option<u32>,
+    /// Whether the record has external ids; `None` when not asked (a page).
+    pub has_external_ids: Option<bool>,
     /// The module table's columns (NULL as `None`).
     pub values: Columns,
 }
@@ -116,7 +118,8 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
 }
 
 /// The SELECT that loads records of `module`: the eight `crmentity`
-/// columns, the module table's, then the owner's id prefix.
+/// columns, the module table's, then the owner's id prefix (and, for one
+/// record, whether it has external ids).
 #[derive(Debug, Clone)]
 pub struct LoadSql {
     /// The module table's columns, in field order.
@@ -143,14 +146,21 @@ fn load_sql<'m>(registry: &Registry, module: &'m ModuleDef) -> &'m LoadSql {
         let unconverted = unconverted(module)
             .map(|c| format!(" AND {c}"))
             .unwrap_or_default();
-        let select = format!(
-            "SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
-             FROM crmentity c JOIN {} m ON m._id = c.crmid
+        let list = format!(
+            "c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}",
+            owner_prefix_sql(registry)
+        );
+        let from = format!(
+            "FROM crmentity c JOIN {} m ON m._id = c.crmid
              WHERE +c.deleted = 0 AND +c.setype = ?1{unconverted} AND c.crmid",
-            owner_prefix_sql(registry),
             table(module)
         );
-        let by_id = format!("{select} = ?2");
+        let select = format!("SELECT {list} {from}");
+        // One record also says whether it has external ids, so that a
+        // retrieve of one without (most) runs no statement for them.
+        let by_id = format!(
+            "SELECT {list}, EXISTS (SELECT 1 FROM external_ids x WHERE x.crmid = c.crmid) {from} = ?2"
+        );
         LoadSql {
             columns,
             select,
@@ -169,6 +179,11 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
         values.push(sql_text(r.get(8 + i)?));
     }
     let owner_prefix = r.get(8 + columns.len())?;
+    // Only the one-record statement has the column; a page does not ask.
+    let has_external_ids = match r.as_ref().column_count() > 9 + columns.len() {
+        true => Some(r.get(9 + columns.len())?),
+        false => None,
+    };
     Ok(StoredRecord {
         id: r.get(0)?,
         owner: r.get(1)?,
@@ -179,6 +194,7 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
         source: r.get(6)?,
         label: r.get(7)?,
         owner_prefix,
+        has_external_ids,
         values: Columns {
             names: Arc::clone(columns),
             values,

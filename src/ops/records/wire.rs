@@ -182,9 +182,24 @@ pub fn wire_record(
     id: i64,
 ) -> Result<WireRecord, WsError> {
     let rec = records::load(conn, registry, module, id)?.ok_or_else(WsError::denied)?;
+    wire_loaded(conn, registry, access, module, rec)
+}
+
+/// A record [`wire_record`] loaded, or a caller did with
+/// `records::load`.
+pub fn wire_loaded(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    rec: StoredRecord,
+) -> Result<WireRecord, WsError> {
+    let (id, has_external_ids) = (rec.id, rec.has_external_ids);
     let mut record = to_wire(conn, registry, module, rec, true)?;
     strip_hidden(&access.hidden_fields(module), &mut record);
-    super::external::attach(conn, id, &mut record)?;
+    if has_external_ids != Some(false) {
+        super::external::attach(conn, id, &mut record)?;
+    }
     Ok(record)
 }
 
