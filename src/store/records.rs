@@ -320,9 +320,12 @@ fn log_setype_change(
     // were then revised and updated, one page read 10,100 rows for its 100
     // and took 3.3× the first page (the load bench's walk). It also keeps
     // the log at about one row a record and owner instead of one a write.
-    // A token stays valid: every change after it is still after it.
-    conn.prepare_cached(DROP_SUPERSEDED_CHANGES)?
-        .execute(params![id, owner])?;
+    // A token stays valid: every change after it is still after it. A
+    // record just created has none (ids are never reused): no statement.
+    if action != "create" {
+        conn.prepare_cached(DROP_SUPERSEDED_CHANGES)?
+            .execute(params![id, owner])?;
+    }
     conn.prepare_cached(
         "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
