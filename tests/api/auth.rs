@@ -6,6 +6,12 @@ fn body(r: &Response) -> &str {
     &r.body
 }
 
+/// A call with `c`'s session is refused as a dead session.
+fn assert_session_refused(c: &VtClient) {
+    let r = c.get("listtypes", &[]).json();
+    assert_eq!(r["error"]["code"], "INVALID_SESSIONID", "{r}");
+}
+
 #[test]
 fn getchallenge_returns_a_13_hex_token_valid_for_300_seconds() {
     let s = TestServer::spawn();
@@ -172,10 +178,7 @@ fn an_inactive_user_cannot_log_in_and_loses_its_sessions() {
         .unwrap();
     let err = s.client().login("admin", ADMIN_KEY).unwrap_err();
     assert_eq!(err["error"]["code"], "INVALID_USER_CREDENTIALS");
-    assert_eq!(
-        admin.get("listtypes", &[]).json()["error"]["code"],
-        "INVALID_SESSIONID"
-    );
+    assert_session_refused(&admin);
 }
 
 #[test]
@@ -312,10 +315,7 @@ fn logout_ends_the_session() {
         body(&c.post("logout", &[])),
         r#"{"success":false,"error":{"message":"Session Identifier provided is Invalid","code":"INVALID_SESSIONID"}}"#
     );
-    assert_eq!(
-        c.get("listtypes", &[]).json()["error"]["code"],
-        "INVALID_SESSIONID"
-    );
+    assert_session_refused(&c);
 }
 
 #[test]
@@ -356,10 +356,7 @@ fn an_idle_session_expires_with_invalid_sessionid() {
     let c = s.admin();
     assert_eq!(c.get("listtypes", &[]).json()["success"], true);
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(
-        c.get("listtypes", &[]).json()["error"]["code"],
-        "INVALID_SESSIONID"
-    );
+    assert_session_refused(&c);
 }
 
 #[test]
@@ -383,10 +380,7 @@ fn a_session_past_its_absolute_lifetime_expires() {
     s.db()
         .execute("UPDATE sessions SET created_at = created_at - 86401", [])
         .unwrap();
-    assert_eq!(
-        c.get("listtypes", &[]).json()["error"]["code"],
-        "INVALID_SESSIONID"
-    );
+    assert_session_refused(&c);
 }
 
 #[test]
@@ -395,10 +389,7 @@ fn a_session_removed_from_the_database_is_refused_at_once() {
     let c = s.admin();
     assert_eq!(c.get("listtypes", &[]).json()["success"], true);
     s.db().execute("DELETE FROM sessions", []).unwrap();
-    assert_eq!(
-        c.get("listtypes", &[]).json()["error"]["code"],
-        "INVALID_SESSIONID"
-    );
+    assert_session_refused(&c);
 }
 
 #[test]
