@@ -336,6 +336,39 @@ mod tests {
     }
 
     #[test]
+    fn a_version_10_database_counts_session_ends_but_not_last_seen_times() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for v in [V1, V2, V3, V4, V5, V6, V7, V8, V9] {
+            conn.execute_batch(v).unwrap();
+        }
+        conn.execute_batch(&v10()).unwrap();
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        assert!(!migrate(&mut conn).unwrap());
+        let version = |c: &Connection| -> i64 {
+            c.query_row("SELECT version FROM rights_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        conn.execute(
+            "INSERT INTO sessions (token, user_id, created_at, last_seen) VALUES ('t', 1, 0, 0)",
+            [],
+        )
+        .unwrap();
+        let before = version(&conn);
+        conn.execute("UPDATE sessions SET last_seen = 5", [])
+            .unwrap();
+        assert_eq!(
+            version(&conn),
+            before,
+            "a last-seen time is the server's own"
+        );
+        conn.execute("UPDATE sessions SET created_at = 1", [])
+            .unwrap();
+        assert_eq!(version(&conn), before + 1);
+        conn.execute("DELETE FROM sessions", []).unwrap();
+        assert_eq!(version(&conn), before + 2);
+    }
+
+    #[test]
     fn a_version_1_database_gains_the_query_indexes() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(V1).unwrap();
