@@ -44,6 +44,7 @@ impl Application {
             throttle: std::sync::Arc::new(Throttle::default()),
             query_max_rows: config.query_max_rows.max(1),
             inline_budget: std::time::Duration::from_micros(config.inline_budget_us),
+            long_reads: Default::default(),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -1,5 +1,6 @@
 //! The front controller: vtiger's order of checks (spec §1.5), then the
 //! operation. The order decides which error wins, and clients see it.
+use super::long_reads;
 use super::params::RawRequest;
 use crate::auth::{credentials, session, Caller};
 use crate::error::WsError;
@@ -24,8 +25,13 @@ pub struct Handled {
 /// `web::block` (STYLE rule 7): the hop there and back halved retrieve's
 /// throughput (BENCHMARKS.md), and the budget bounds what a worker can be
 /// held up by.
-pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Answer, WsError>, Handled)> {
+pub fn handle_inline(
+    ctx: &Ctx,
+    raw: &RawRequest,
+    shape: Option<u64>,
+) -> Option<(Result<Answer, WsError>, Handled)> {
     if ctx.inline_budget.is_zero()
+        || shape.is_some_and(|s| ctx.long_reads.is_long(s))
         || !ops::INLINE.contains(&raw.operation().as_str())
         || !ctx.store.has_idle_conn()
     {
@@ -41,6 +47,29 @@ pub fn handle_inline(ctx: &Ctx, raw: &RawRequest) -> Option<(Result<Answer, WsEr
         (Err(WsError::InternalServerError), Handled::default())
     });
     (done.0 != Err(WsError::Overran)).then_some(done)
+}
+
+/// The shape of the VTQL a `query` request sends ([`long_reads::shape`]);
+/// `None` for other operations.
+pub fn query_shape(raw: &RawRequest) -> Option<u64> {
+    let vtql = raw.query.get("query")?;
+    (raw.operation() == "query").then(|| long_reads::shape(vtql))
+}
+
+/// [`handle`] in the blocking pool: a query's time there says whether its
+/// shape is worth trying inline next time.
+pub fn handle_off_worker(
+    ctx: &Ctx,
+    raw: &RawRequest,
+    shape: Option<u64>,
+) -> (Result<Answer, WsError>, Handled) {
+    let started = std::time::Instant::now();
+    let done = handle(ctx, raw);
+    if let Some(shape) = shape.filter(|_| !ctx.inline_budget.is_zero()) {
+        ctx.long_reads
+            .ran(shape, started.elapsed(), ctx.inline_budget);
+    }
+    done
 }
 
 /// Runs one request through the checks and the operation. Blocking: call it

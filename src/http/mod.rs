@@ -3,6 +3,7 @@
 //! here knows operations; it reads the request and writes the envelope.
 pub mod envelope;
 pub mod front;
+pub mod long_reads;
 pub mod oauth;
 pub mod params;
 
@@ -69,9 +70,10 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         idempotency_key: header("idempotency-key"),
     });
     let ctx = ctx.into_inner();
-    let (outcome, handled) = match front::handle_inline(&ctx, &raw) {
+    let shape = front::query_shape(&raw);
+    let (outcome, handled) = match front::handle_inline(&ctx, &raw, shape) {
         Some(done) => done,
-        None => match web::block(move || front::handle(&ctx, &raw)).await {
+        None => match web::block(move || front::handle_off_worker(&ctx, &raw, shape)).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(cause = %e, "operation panicked or was cancelled");

@@ -56,6 +56,8 @@ pub struct Ctx {
     /// How long a short read ([`INLINE`]) may spend in SQLite on the HTTP
     /// worker before it moves to the blocking pool; zero: never inline.
     pub inline_budget: std::time::Duration,
+    /// Query shapes that ran past the inline budget last time.
+    pub long_reads: Arc<crate::http::long_reads::LongReads>,
 }
 
 /// What an operation answers: JSON, or records that go to the wire as they
