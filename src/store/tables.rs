@@ -20,6 +20,9 @@ pub struct ModuleSql {
     pub(crate) exists: OnceLock<String>,
     /// A session and its user, for the Users module (`users::by_session`).
     pub(crate) session: OnceLock<String>,
+    /// Whether a user is live and Active, for the Users module
+    /// (`users::is_active`).
+    pub(crate) active: OnceLock<String>,
     /// A live record's owner (`changes::live_owner`).
     pub(crate) live_owner: OnceLock<String>,
 }

@@ -292,6 +292,37 @@ fn create_errors_follow_vtigers_order_and_text() {
 }
 
 #[test]
+fn records_cannot_be_assigned_to_an_inactive_user() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let carol = ok(&create(
+        &a,
+        "Users",
+        &json!({
+            "user_name": "carol", "user_password": "x", "confirm_password": "x", "last_name": "Carol",
+            "roleid": "H5", "email1": "carol@example.com"
+        }),
+    ));
+    let carol = carol["id"].as_str().unwrap().to_string();
+    let mine = |name: &str| json!({"accountname": name, "assigned_user_id": carol});
+    ok(&create(&a, "Accounts", &mine("While active")));
+    let r = a
+        .post(
+            "revise",
+            &[(
+                "element",
+                &json!({"id": carol, "status": "Inactive"}).to_string(),
+            )],
+        )
+        .json();
+    assert_eq!(r["result"]["status"], "Inactive", "{r}");
+    assert_eq!(
+        create(&a, "Accounts", &mine("After")).body,
+        r#"{"success":false,"error":{"message":"Cannot assign record to the given user","code":"ACCESS_DENIED"}}"#
+    );
+}
+
+#[test]
 fn retrieve_errors_follow_vtigers_order_and_text() {
     let s = TestServer::spawn();
     let a = s.admin();
