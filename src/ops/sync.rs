@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::records::{wire_records, WireRecord};
+use super::records::{wire_records, wire_records_owned_by, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
@@ -210,27 +210,28 @@ fn by_token(
     modified_time: i64,
 ) -> Result<Answer, WsError> {
     let page = changes::changes_after(conn, modules, owners, token, PAGE)?;
-    let mut deleted = Vec::new();
-    // The live records in commit order; loaded a module at a time.
-    let mut live: Vec<(&ModuleDef, i64)> = Vec::new();
+    let mut changed: Vec<(&ModuleDef, i64)> = Vec::with_capacity(page.len());
     for change in &page {
         let module = ctx
             .registry
             .module(&change.setype)
             .ok_or(WsError::InternalServerError)?;
-        match changes::live_owner(conn, module, change.crmid)? {
-            Some(owner) if owners.covers(owner) => live.push((module, change.crmid)),
-            _ => deleted.push(ws_id(module, change.crmid)),
-        }
+        changed.push((module, change.crmid));
     }
+    // The changed records still live and owned within the scope, loaded a
+    // module at a time: one statement a module, where asking each record
+    // whether it lives was a statement a change (a hundred a page).
     let mut shown: HashMap<(&str, i64), WireRecord> = HashMap::new();
     for module in modules {
-        let ids: Vec<i64> = live
+        let ids: Vec<i64> = changed
             .iter()
             .filter(|(m, _)| m.name == module.name)
             .map(|(_, id)| *id)
             .collect();
-        for record in wire_records(conn, &ctx.registry, access, module, &ids, false)? {
+        let covered = |owner| owners.covers(owner);
+        for record in
+            wire_records_owned_by(conn, &ctx.registry, access, module, &ids, false, covered)?
+        {
             let id = record
                 .get("id")
                 .and_then(WsId::parse)
@@ -238,10 +239,15 @@ fn by_token(
             shown.insert((module.name.as_str(), id), record);
         }
     }
-    let updated: Vec<WireRecord> = live
-        .iter()
-        .filter_map(|(m, id)| shown.remove(&(m.name.as_str(), *id)))
-        .collect();
+    // In commit order: a change whose record is gone, or out of the scope,
+    // is a deletion.
+    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    for (module, id) in changed {
+        match shown.remove(&(module.name.as_str(), id)) {
+            Some(record) => updated.push(record),
+            None => deleted.push(ws_id(module, id)),
+        }
+    }
     let full = page.len() == PAGE as usize;
     let next = match page.last() {
         Some(last) if full => last.seq,

@@ -267,24 +267,3 @@ pub fn seq_before_time(
         None => last_seq(conn),
     }
 }
-
-/// The live record's owner, if it is live.
-pub fn live_owner(
-    conn: &Connection,
-    module: &ModuleDef,
-    crmid: i64,
-) -> rusqlite::Result<Option<i64>> {
-    // Built once a module and cached: a sync page asks it for every change.
-    let sql = module.sql.live_owner.get_or_init(|| {
-        let live = match unconverted(module) {
-            Some(c) => format!(" AND {c}"),
-            None => String::new(),
-        };
-        format!(
-            "SELECT c.smownerid FROM crmentity c JOIN {} m ON m._id = c.crmid
-             WHERE c.crmid = ?1 AND c.deleted = 0{live}",
-            table(module)
-        )
-    });
-    super::cached_row(conn, sql, [crmid], |r| r.get(0)).optional()
-}

@@ -23,8 +23,6 @@ pub struct ModuleSql {
     /// Whether a user is live and Active, for the Users module
     /// (`users::is_active`).
     pub(crate) active: OnceLock<String>,
-    /// A live record's owner (`changes::live_owner`).
-    pub(crate) live_owner: OnceLock<String>,
 }
 
 /// A column value as the text the wire shows; NULL is `None`.

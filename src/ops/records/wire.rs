@@ -214,9 +214,25 @@ pub fn wire_records(
     ids: &[i64],
     with_label: bool,
 ) -> Result<Vec<WireRecord>, WsError> {
+    wire_records_owned_by(conn, registry, access, module, ids, with_label, |_| true)
+}
+
+/// [`wire_records`] of the records whose owner `owned` accepts: the others
+/// are left out like ids no longer live (a sync page's records its caller
+/// may not follow).
+pub fn wire_records_owned_by(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    ids: &[i64],
+    with_label: bool,
+    owned: impl Fn(i64) -> bool,
+) -> Result<Vec<WireRecord>, WsError> {
     let mut loaded: std::collections::HashMap<i64, StoredRecord> =
         records::load_many(conn, registry, module, ids)?
             .into_iter()
+            .filter(|r| owned(r.owner))
             .map(|r| (r.id, r))
             .collect();
     // Worked out once a page, not once a record.
