@@ -90,7 +90,15 @@ pub fn answer(
         Ok(match keying(plan.module) {
             // Query rows carry no label (spec §8.3); one statement a page.
             Keying::Shared => {
-                let records = wire_records(conn, &ctx.registry, access, plan.module, &ids, false)?;
+                let records = wire_records(
+                    conn,
+                    &ctx.registry,
+                    access,
+                    plan.module,
+                    &ids,
+                    false,
+                    |_| true,
+                )?;
                 let selected = columns.map(selected_names);
                 let rows = records
                     .into_iter()

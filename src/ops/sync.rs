@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::records::{wire_records, wire_records_owned_by, WireRecord};
+use super::records::{wire_records, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
@@ -185,7 +185,15 @@ fn by_time(
                 }
             }
             // One statement for the module's records, in the window's order.
-            let records = wire_records(conn, &ctx.registry, access, module, &live_ids, false)?;
+            let records = wire_records(
+                conn,
+                &ctx.registry,
+                access,
+                module,
+                &live_ids,
+                false,
+                |_| true,
+            )?;
             updated.extend(records);
         }
     }
@@ -229,9 +237,7 @@ fn by_token(
             .map(|(_, id)| *id)
             .collect();
         let covered = |owner| owners.covers(owner);
-        for record in
-            wire_records_owned_by(conn, &ctx.registry, access, module, &ids, false, covered)?
-        {
+        for record in wire_records(conn, &ctx.registry, access, module, &ids, false, covered)? {
             let id = record
                 .get("id")
                 .and_then(WsId::parse)

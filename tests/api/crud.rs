@@ -306,15 +306,7 @@ fn records_cannot_be_assigned_to_an_inactive_user() {
     let carol = carol["id"].as_str().unwrap().to_string();
     let mine = |name: &str| json!({"accountname": name, "assigned_user_id": carol});
     ok(&create(&a, "Accounts", &mine("While active")));
-    let r = a
-        .post(
-            "revise",
-            &[(
-                "element",
-                &json!({"id": carol, "status": "Inactive"}).to_string(),
-            )],
-        )
-        .json();
+    let r = revise(&a, json!({"id": carol, "status": "Inactive"}));
     assert_eq!(r["result"]["status"], "Inactive", "{r}");
     assert_eq!(
         create(&a, "Accounts", &mine("After")).body,

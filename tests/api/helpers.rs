@@ -326,6 +326,13 @@ pub fn create_id(c: &VtClient, module: &str, element: Value) -> String {
         .to_string()
 }
 
+/// Revises a record with `element` (its `id` and the fields to change);
+/// the answer as JSON.
+pub fn revise(c: &VtClient, element: Value) -> Value {
+    c.post("revise", &[("element", &element.to_string())])
+        .json()
+}
+
 /// The lines of `fixtures/golden/<file>` (copied from shared/golden).
 pub fn golden_lines(file: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,7 +11,7 @@ mod wire_record;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records, wire_records_owned_by};
+pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records};
 pub use wire_record::{Entry, WireRecord};
 
 use super::OpCall;

@@ -205,22 +205,9 @@ pub fn wire_loaded(
 
 /// Records `ids` of `module` on the wire, in the order of `ids`, as
 /// `access` may see them; loaded with one statement (a query's page).
-/// Ids no longer live are left out.
+/// Ids no longer live are left out, and so are records whose owner `owned`
+/// refuses (a sync page's records its caller does not follow).
 pub fn wire_records(
-    conn: &Connection,
-    registry: &Registry,
-    access: &Access,
-    module: &ModuleDef,
-    ids: &[i64],
-    with_label: bool,
-) -> Result<Vec<WireRecord>, WsError> {
-    wire_records_owned_by(conn, registry, access, module, ids, with_label, |_| true)
-}
-
-/// [`wire_records`] of the records whose owner `owned` accepts: the others
-/// are left out like ids no longer live (a sync page's records its caller
-/// may not follow).
-pub fn wire_records_owned_by(
     conn: &Connection,
     registry: &Registry,
     access: &Access,
