@@ -66,24 +66,6 @@ pub fn find_by_name(
     .optional()
 }
 
-/// The live user with object id `id`.
-pub fn find_by_id(
-    conn: &Connection,
-    registry: &Registry,
-    id: i64,
-) -> rusqlite::Result<Option<UserAuth>> {
-    super::cached_row(
-        conn,
-        &format!(
-            "SELECT {AUTH_COLUMNS} FROM {} WHERE _id = ?1 AND _deleted = 0",
-            users_table(registry)
-        ),
-        params![id],
-        auth_row,
-    )
-    .optional()
-}
-
 /// The session stored under `token` with its user, when the session exists
 /// and its user is not deleted: one statement on every request's path.
 pub fn by_session(
