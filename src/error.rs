@@ -52,6 +52,11 @@ pub enum WsError {
     /// (see `store::budget`); the front controller runs it again off the
     /// worker, so clients never see it. Should it escape, it is a store error.
     Overran,
+    /// A write run wholly on the writer thread (see `http::front`) reached
+    /// for a pooled connection, whose write would wait on the writer itself;
+    /// the front controller runs it again in the blocking pool, so clients
+    /// never see it. Should it escape, it is a store error.
+    NeedsPool,
     /// upsert found more than one record to update (our addition).
     AmbiguousMatch(String),
     /// An idempotency key sent again with a different request (our addition).
@@ -92,7 +97,9 @@ impl WsError {
             WsError::MandatoryFieldsMissing(_) => "MANDATORY_FIELDS_MISSING",
             WsError::ReferenceInvalid(_) => "REFERENCE_INVALID",
             WsError::QuerySyntaxError(_) => "QUERY_SYNTAX_ERROR",
-            WsError::DatabaseQueryError | WsError::Overran => "DATABASE_QUERY_ERROR",
+            WsError::DatabaseQueryError | WsError::Overran | WsError::NeedsPool => {
+                "DATABASE_QUERY_ERROR"
+            }
             WsError::UnknownOperation => "UNKNOWN_OPERATION",
             WsError::OperationNotSupported(_) => "OPERATION_NOT_SUPPORTED",
             WsError::UnknownEntity(_) => "UNKOWN_ENTITY",
@@ -119,7 +126,7 @@ impl WsError {
             WsError::AccessKeyUndefined => "Access key for the user is undefined".into(),
             WsError::InvalidUserCredentials => "Invalid username or password".into(),
             WsError::InvalidIdAttribute => "Id specified is incorrect".into(),
-            WsError::DatabaseQueryError | WsError::Overran => {
+            WsError::DatabaseQueryError | WsError::Overran | WsError::NeedsPool => {
                 "Database error while performing requested operation".into()
             }
             WsError::UnknownOperation => "Unknown operation requested".into(),

@@ -1,5 +1,7 @@
 //! The front controller: vtiger's order of checks (spec §1.5), then the
 //! operation. The order decides which error wins, and clients see it.
+use std::sync::Arc;
+
 use super::long_reads;
 use super::params::RawRequest;
 use crate::auth::{credentials, session, Caller};
@@ -47,6 +49,49 @@ pub fn handle_inline(
         (Err(WsError::InternalServerError), Handled::default())
     });
     (done.0 != Err(WsError::Overran)).then_some(done)
+}
+
+/// Runs a write ([`ops::ON_WRITER`]) wholly as one job of the writer thread
+/// ([`Store::on_writer`]), awaited here on the HTTP worker: the session, the
+/// checks, the write and the answer read back, in one savepoint of a group
+/// commit that stays only when the request succeeds. `None` when it must
+/// run in the blocking pool instead ([`handle_off_worker`]): the writer's
+/// queue is full, or the request reached for a pooled connection
+/// ([`WsError::NeedsPool`]), and then nothing it wrote stays (a session's
+/// last-seen time, its one write outside the savepoint, is idempotent).
+///
+/// [`Store::on_writer`]: crate::store::Store::on_writer
+pub async fn handle_on_writer(
+    ctx: &Arc<Ctx>,
+    raw: &Arc<RawRequest>,
+) -> Option<(Result<Answer, WsError>, Handled)> {
+    let operation = raw.operation();
+    if !ops::ON_WRITER.contains(&operation.as_str()) {
+        return None;
+    }
+    let (job_ctx, job_raw) = (ctx.clone(), raw.clone());
+    let answer = ctx.store.on_writer(move || {
+        let done = handle(&job_ctx, &job_raw);
+        let keep = done.0.is_ok();
+        (done, keep)
+    })?;
+    let done = match answer.await {
+        Ok(Ok(done)) => done,
+        // The batch's commit failed: the request's write is not on disk.
+        Ok(Err(e)) => (
+            Err(WsError::from(e)),
+            Handled {
+                operation,
+                user: None,
+            },
+        ),
+        // Dropped unanswered: the job panicked (the writer undid it).
+        Err(_) => {
+            tracing::error!("operation panicked");
+            (Err(WsError::InternalServerError), Handled::default())
+        }
+    };
+    (done.0 != Err(WsError::NeedsPool)).then_some(done)
 }
 
 /// The shape of the VTQL a `query` request sends ([`long_reads::shape`]);

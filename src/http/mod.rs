@@ -7,6 +7,7 @@ pub mod long_reads;
 pub mod oauth;
 pub mod params;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -69,9 +70,13 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         api_key: header("x-api-key"),
         idempotency_key: header("idempotency-key"),
     });
-    let ctx = ctx.into_inner();
+    let (ctx, raw) = (ctx.into_inner(), Arc::new(raw));
     let shape = front::query_shape(&raw);
-    let (outcome, handled) = match front::handle_inline(&ctx, &raw, shape) {
+    let done = match front::handle_inline(&ctx, &raw, shape) {
+        Some(done) => Some(done),
+        None => front::handle_on_writer(&ctx, &raw).await,
+    };
+    let (outcome, handled) = match done {
         Some(done) => done,
         None => match web::block(move || front::handle_off_worker(&ctx, &raw, shape)).await {
             Ok(done) => done,

@@ -152,6 +152,24 @@ pub const INLINE: &[&str] = &[
     "relatedtypes",
 ];
 
+/// Operations whose writes all go through the writer thread: the front
+/// controller queues the whole request there from the HTTP worker, checks
+/// and all, instead of a blocking-pool thread that would wait on the writer
+/// (two thread hand-offs of four a write; BENCHMARKS.md). One that reaches
+/// for a pooled connection after all (users and actors have transactions of
+/// their own) is undone and runs in the blocking pool instead.
+pub const ON_WRITER: &[&str] = &[
+    "create",
+    "update",
+    "revise",
+    "delete",
+    "upsert",
+    "batch_create",
+    "batch_update",
+    "batch_revise",
+    "batch_delete",
+];
+
 /// Runs the operation `call.op` names. The only dispatch `match`; an
 /// operation registered in the table but not built yet says so.
 pub fn dispatch(ctx: &Ctx, call: &OpCall) -> Result<Answer, WsError> {

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
 
+use crate::error::WsError;
 use crate::registry::Registry;
 
 /// `query_row` through the connection's statement cache: the statements
@@ -244,6 +245,19 @@ impl Store {
         self.writer.write(move |conn| joined::on(conn, work))
     }
 
+    /// [`Store::serialized`] for a caller on the async executor, which must
+    /// not block: `work` is queued for the writer thread and the receiver
+    /// yields its result once its batch has committed. `work` says with its
+    /// result whether its changes stay. `None` when the writer's queue is
+    /// full. What `work` does with a pooled connection fails with
+    /// [`WsError::NeedsPool`] (see [`Store::conn`]).
+    pub fn on_writer<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> (T, bool) + Send + 'static,
+    ) -> Option<tokio::sync::oneshot::Receiver<rusqlite::Result<T>>> {
+        self.writer.submit(move |conn| joined::on(conn, work))
+    }
+
     /// Runs `work` in a savepoint of its own when inside a
     /// [`Store::serialized`] job (an error undoes only what it did), else
     /// just runs it.
@@ -276,7 +290,7 @@ impl Store {
         if let Some(conn) = joined::current().or_else(snapshot::current) {
             return work(conn);
         }
-        let conn = self.conn()?;
+        let conn = self.pool.get()?;
         // BEGIN and COMMIT as cached statements: parsing them anew (what
         // rusqlite's transaction does) cost ~9 % of a retrieve (perf).
         // The guard comes first: a BEGIN interrupted by the inline budget
@@ -308,9 +322,15 @@ impl Store {
         self.read(|conn| snapshot::on(conn, work))
     }
 
-    /// A connection from the pool. Call it only off the async executor.
-    pub fn conn(&self) -> Result<Conn, r2d2::Error> {
-        self.pool.get()
+    /// A connection from the pool. Call it only off the async executor, and
+    /// never inside a job of the writer thread ([`Store::serialized`],
+    /// [`Store::on_writer`]): a write there would wait on the writer itself,
+    /// so it fails with [`WsError::NeedsPool`] instead.
+    pub fn conn(&self) -> Result<Conn, WsError> {
+        if joined::current().is_some() {
+            return Err(WsError::NeedsPool);
+        }
+        Ok(self.pool.get()?)
     }
 }
 
@@ -418,10 +438,20 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::error::WsError;
 
     fn select_one(store: &Store) -> Result<i64, WsError> {
         store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get(0))?))
+    }
+
+    #[test]
+    fn a_pooled_connection_taken_on_the_writer_thread_fails_instead_of_waiting() {
+        let (_dir, store, _) = open_for_test();
+        let inner = store.clone();
+        // A write on a pooled connection here would wait for the writer's
+        // own transaction: the whole server's writes would stall.
+        let taken = store.serialized(move || Ok::<_, WsError>(inner.conn().map(|_| ())));
+        assert_eq!(taken, Ok(Err(WsError::NeedsPool)));
+        assert!(store.conn().is_ok(), "off the writer the pool answers");
     }
 
     #[test]

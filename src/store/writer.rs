@@ -7,6 +7,7 @@
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
 
 // Each write takes a savepoint; parsing those statements anew each time
 // cost the writer thread a sixth of its time.
@@ -48,26 +49,70 @@ impl Writer {
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
-        let (reply, answer) = mpsc::sync_channel::<Result<T, E>>(1);
-        let job: Job = Box::new(move |conn| {
-            let out = work(conn);
-            let ok = out.is_ok();
-            let finish: Finish = Box::new(move |committed| {
-                let _ = reply.send(match committed {
-                    Ok(()) => out,
-                    // A failed commit loses the whole batch: every write in
-                    // it reports the error, none is acknowledged.
-                    Err(e) => Err(E::from(e)),
-                });
-            });
-            (ok, finish)
+        let (reply, answer) = mpsc::sync_channel::<Result<Result<T, E>, rusqlite::Error>>(1);
+        let job = job(kept_if_ok(work), move |done| {
+            let _ = reply.send(done);
         });
         self.jobs
             .send(job)
             .map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
-        answer
-            .recv()
-            .unwrap_or_else(|_| Err(E::from(rusqlite::Error::InvalidQuery)))
+        answered(answer.recv().ok())
+    }
+
+    /// Queues `work` for the next batch without blocking, for a caller on
+    /// the async executor: the receiver yields its result once the batch has
+    /// committed (or failed: a failed commit loses the whole batch). `work`
+    /// says with its result whether its changes stay. `None` when the queue
+    /// is full.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> (T, bool) + Send + 'static,
+    ) -> Option<oneshot::Receiver<Result<T, rusqlite::Error>>> {
+        let (reply, answer) = oneshot::channel();
+        let job = job(work, move |done| {
+            let _ = reply.send(done);
+        });
+        self.jobs.try_send(job).ok()?;
+        Some(answer)
+    }
+}
+
+/// `work` as a job's work: its changes stay when it succeeds.
+fn kept_if_ok<T, E>(
+    work: impl FnOnce(&Connection) -> Result<T, E>,
+) -> impl FnOnce(&Connection) -> (Result<T, E>, bool) {
+    move |conn| {
+        let out = work(conn);
+        let ok = out.is_ok();
+        (out, ok)
+    }
+}
+
+/// A job that runs `work` and hands its result to `reply` once the batch
+/// has committed, or the commit's error when it has not. A job dropped
+/// unanswered (its batch failed before it ran, or it panicked) drops
+/// `reply`: its request gets an error.
+fn job<T: Send + 'static>(
+    work: impl FnOnce(&Connection) -> (T, bool) + Send + 'static,
+    reply: impl FnOnce(Result<T, rusqlite::Error>) + Send + 'static,
+) -> Job {
+    Box::new(move |conn| {
+        let (out, keep) = work(conn);
+        let finish: Finish = Box::new(move |committed| reply(committed.map(|()| out)));
+        (keep, finish)
+    })
+}
+
+/// What a blocking [`Writer::write`] returns for what its job answered
+/// (`None`: dropped unanswered).
+fn answered<T, E: From<rusqlite::Error>>(
+    done: Option<Result<Result<T, E>, rusqlite::Error>>,
+) -> Result<T, E> {
+    match done {
+        Some(Ok(out)) => out,
+        // A failed commit: every write of the batch reports it.
+        Some(Err(e)) => Err(E::from(e)),
+        None => Err(E::from(rusqlite::Error::InvalidQuery)),
     }
 }
 
