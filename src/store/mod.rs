@@ -455,6 +455,38 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_job_that_fails_leaves_nothing_and_one_that_succeeds_stays() {
+        let (_dir, store, _) = open_for_test();
+        let numbers = |store: &Store| -> Vec<String> {
+            store
+                .read(|c| {
+                    let mut stmt = c.prepare("SELECT module FROM auto_numbers ORDER BY module")?;
+                    let rows = stmt.query_map([], |r| r.get(0))?;
+                    rows.collect::<Result<Vec<String>, _>>()
+                        .map_err(WsError::from)
+                })
+                .unwrap()
+        };
+        let before = numbers(&store);
+        for (module, keep) in [("Failed", false), ("Kept", true)] {
+            let inner = store.clone();
+            let answer = store.on_writer(move || {
+                let wrote = inner.write(move |c| {
+                    c.execute("INSERT INTO auto_numbers VALUES (?1, 1)", [module])
+                        .map_err(WsError::from)
+                });
+                (wrote, keep)
+            });
+            let wrote = answer.expect("queued").blocking_recv().expect("answered");
+            assert_eq!(wrote.unwrap(), Ok(1), "{module} written in its job");
+        }
+        let mut after = before.clone();
+        after.push("Kept".into());
+        after.sort();
+        assert_eq!(numbers(&store), after, "only the kept job's write stays");
+    }
+
+    #[test]
     fn reads_past_their_budget_leave_no_transaction_open_on_the_pool() {
         let (_dir, store, _) = open_for_test();
         // Every statement is past its deadline: each time a cached BEGIN,
