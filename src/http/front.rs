@@ -34,7 +34,7 @@ pub fn handle_inline(
 ) -> Option<(Result<Answer, WsError>, Handled)> {
     if ctx.inline_budget.is_zero()
         || shape.is_some_and(|s| ctx.long_reads.is_long(s))
-        || !ops::INLINE.contains(&raw.operation().as_str())
+        || !ops::INLINE.contains(&raw.operation())
         || !ctx.store.has_idle_conn()
     {
         return None;
@@ -65,8 +65,7 @@ pub async fn handle_on_writer(
     ctx: &Arc<Ctx>,
     raw: &Arc<RawRequest>,
 ) -> Option<(Result<Answer, WsError>, Handled)> {
-    let operation = raw.operation();
-    if !ops::ON_WRITER.contains(&operation.as_str()) {
+    if !ops::ON_WRITER.contains(&raw.operation()) {
         return None;
     }
     let (job_ctx, job_raw) = (ctx.clone(), raw.clone());
@@ -81,7 +80,7 @@ pub async fn handle_on_writer(
         Ok(Err(e)) => (
             Err(WsError::from(e)),
             Handled {
-                operation,
+                operation: raw.operation().to_string(),
                 user: None,
             },
         ),
@@ -121,7 +120,7 @@ pub fn handle_off_worker(
 /// off the async executor.
 pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Answer, WsError>, Handled) {
     let mut handled = Handled {
-        operation: raw.operation(),
+        operation: raw.operation().to_string(),
         user: None,
     };
     // Reads that only read check the session and answer from one snapshot.

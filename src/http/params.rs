@@ -127,6 +127,8 @@ pub struct RawRequest {
     pub peer: String,
     /// Credential and idempotency headers.
     pub headers: Headers,
+    /// The operation name, lower-cased once (see [`RawRequest::operation`]).
+    operation: String,
 }
 
 impl RawRequest {
@@ -144,13 +146,21 @@ impl RawRequest {
         } else {
             Default::default()
         };
+        let query = Params::from_urlencoded(query.as_bytes());
+        // `$_REQUEST["operation"]`: the body's over the query string's.
+        let operation = body_params
+            .get("operation")
+            .or_else(|| query.get("operation"))
+            .unwrap_or("")
+            .to_ascii_lowercase();
         RawRequest {
             method,
-            query: Params::from_urlencoded(query.as_bytes()),
+            query,
             body: body_params,
             files,
             peer,
             headers: Headers::default(),
+            operation,
         }
     }
 
@@ -166,10 +176,8 @@ impl RawRequest {
     }
 
     /// The operation name, lower-cased as vtiger does; empty when missing.
-    pub fn operation(&self) -> String {
-        self.request_value("operation")
-            .unwrap_or("")
-            .to_ascii_lowercase()
+    pub fn operation(&self) -> &str {
+        &self.operation
     }
 
     /// The session name; an empty value or the text `null` means none (§1.2).
