@@ -136,8 +136,7 @@ fn create_all<'r>(
     lead: i64,
     entities: &Value,
 ) -> Result<Made<'r>, WsError> {
-    let stored =
-        records::load(tx, &ctx.registry, lead_module, lead)?.ok_or_else(WsError::denied)?;
+    let stored = records::load(tx, lead_module, lead)?.ok_or_else(WsError::denied)?;
     let owner = text(&p.element, "assignedTo")
         .map(str::to_string)
         .unwrap_or_else(|| p.caller.ws_id.clone());

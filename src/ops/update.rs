@@ -125,7 +125,7 @@ fn apply_now(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsErr
             // The record and its lines: a savepoint of their own.
             ctx.store.write(move |tx| {
                 let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
-                records::update_in(tx, &registry, module, id, &write, user, (now, &now_text))?;
+                records::update_in(tx, module, id, &write, user, (now, &now_text))?;
                 if module.line_items.is_some() {
                     inventory::save(tx, &registry, module, id, lines.as_deref())?;
                 }

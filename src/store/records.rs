@@ -124,47 +124,59 @@ pub fn live_entry(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String
 pub struct LoadSql {
     /// The module table's columns, in field order.
     columns: Arc<[String]>,
-    /// Without its condition on ids: `+` keeps SQLite from reading the whole
-    /// module through the setype index when a page's 100 ids come as an IN
-    /// list.
+    /// Without its condition on ids.
     select: String,
-    /// One record: `select` with `= ?2`.
+    /// One record, id `?1`.
     by_id: String,
+}
+
+/// The view a module's live records are read through (`tables::view`):
+/// the eight `crmentity` columns, the module table's, then the owner's id
+/// prefix, named `k0`… by position (a field may share a `crmentity`
+/// column's name). Its text is the long part of every record SELECT, and
+/// rusqlite's statement cache hashes and copies a statement's whole text at
+/// each use: behind the view the statements are short (callgrind: the cache
+/// was ~6k instructions of a retrieve's ~108k with the 1.5 kB text).
+pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
+    let columns = stored_columns(module);
+    let extra: String = columns.iter().map(|c| format!(", m.\"{c}\"")).collect();
+    let names: Vec<String> = (0..9 + columns.len()).map(|i| format!("k{i}")).collect();
+    let unconverted = unconverted(module)
+        .map(|c| format!(" AND {c}"))
+        .unwrap_or_default();
+    // `+` keeps SQLite from reading the whole module through the setype
+    // index when a page's 100 ids come as an IN list.
+    format!(
+        "CREATE VIEW {} ({}) AS SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
+         FROM crmentity c JOIN {} m ON m._id = c.crmid
+         WHERE +c.deleted = 0 AND +c.setype = '{}'{unconverted}",
+        super::tables::view(module),
+        names.join(", "),
+        owner_prefix_sql(registry),
+        table(module),
+        module.name.replace('\'', "''"),
+    )
 }
 
 /// `module`'s [`LoadSql`], built on first use and kept with the module's
 /// definition (servers in one process may load different schemas): a
-/// retrieve used to rebuild its 1.5 kB text, and lock a process-wide cache to
-/// find it, every time (callgrind: ~7k instructions of ~180k).
-fn load_sql<'m>(registry: &Registry, module: &'m ModuleDef) -> &'m LoadSql {
+/// retrieve used to rebuild its text, and lock a process-wide cache to find
+/// it, every time (callgrind: ~7k instructions of ~180k).
+fn load_sql(module: &ModuleDef) -> &LoadSql {
     module.sql.load.get_or_init(|| {
         let columns: Arc<[String]> = stored_columns(module)
             .into_iter()
             .map(str::to_string)
             .collect();
-        let extra: String = columns.iter().map(|c| format!(", m.\"{c}\"")).collect();
-        let unconverted = unconverted(module)
-            .map(|c| format!(" AND {c}"))
-            .unwrap_or_default();
-        let list = format!(
-            "c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}",
-            owner_prefix_sql(registry)
-        );
-        let from = format!(
-            "FROM crmentity c JOIN {} m ON m._id = c.crmid
-             WHERE +c.deleted = 0 AND +c.setype = ?1{unconverted} AND c.crmid",
-            table(module)
-        );
-        let select = format!("SELECT {list} {from}");
+        let view = super::tables::view(module);
         // One record also says whether it has external ids, so that a
         // retrieve of one without (most) runs no statement for them.
-        let by_id = format!(
-            "SELECT {list}, EXISTS (SELECT 1 FROM external_ids x WHERE x.crmid = c.crmid) {from} = ?2"
-        );
         LoadSql {
             columns,
-            select,
-            by_id,
+            select: format!("SELECT * FROM {view} WHERE k0"),
+            by_id: format!(
+                "SELECT *, EXISTS (SELECT 1 FROM external_ids x WHERE x.crmid = k0) FROM {view} WHERE k0 = ?1"
+            ),
         }
     })
 }
@@ -224,12 +236,11 @@ fn owner_prefix_sql(registry: &Registry) -> String {
 /// Loads live record `id` of `module`.
 pub fn load(
     conn: &Connection,
-    registry: &Registry,
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
-    let sql = load_sql(registry, module);
-    super::cached_row(conn, &sql.by_id, params![module.name, id], |r| {
+    let sql = load_sql(module);
+    super::cached_row(conn, &sql.by_id, params![id], |r| {
         stored_record(r, &sql.columns)
     })
     .optional()
@@ -239,7 +250,6 @@ pub fn load(
 /// one statement, in no particular order.
 pub fn load_many(
     conn: &Connection,
-    registry: &Registry,
     module: &ModuleDef,
     ids: &[i64],
 ) -> rusqlite::Result<Vec<StoredRecord>> {
@@ -247,15 +257,13 @@ pub fn load_many(
         [] => return Ok(Vec::new()),
         // One id (a query on a unique value): the retrieve's statement,
         // whose text is built once, not an IN list formatted each time.
-        [id] => return Ok(load(conn, registry, module, *id)?.into_iter().collect()),
+        [id] => return Ok(load(conn, module, *id)?.into_iter().collect()),
         _ => {}
     }
-    let load = load_sql(registry, module);
+    let load = load_sql(module);
     let sql = format!("{} IN ({})", load.select, vec!["?"; ids.len()].join(", "));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let params = std::iter::once(rusqlite::types::Value::Text(module.name.clone()))
-        .chain(ids.iter().map(|i| rusqlite::types::Value::Integer(*i)));
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+    let rows = stmt.query_map(rusqlite::params_from_iter(ids), |r| {
         stored_record(r, &load.columns)
     })?;
     rows.collect()
@@ -381,7 +389,6 @@ pub fn insert_in(
 /// the time as Unix seconds and as stored text.
 pub fn update_in(
     tx: &Connection,
-    registry: &Registry,
     module: &ModuleDef,
     id: i64,
     w: &RecordWrite,
@@ -389,7 +396,7 @@ pub fn update_in(
     (now, now_text): (i64, &str),
 ) -> rusqlite::Result<()> {
     super::rows::update(tx, module, id, &w.values)?;
-    let mut stored = load(tx, registry, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut stored = load(tx, module, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let derived = derived_values(module, &stored.values);
     super::rows::update(tx, module, id, &derived)?;
     for (name, value) in derived {
@@ -561,15 +568,13 @@ mod tests {
         let module = registry.module("Accounts").unwrap();
         let sql = format!(
             "EXPLAIN QUERY PLAN {} IN ({})",
-            load_sql(&registry, module).select,
+            load_sql(module).select,
             vec!["?"; 100].join(", ")
         );
-        let params = std::iter::once(rusqlite::types::Value::Text("Accounts".into()))
-            .chain((1..=100).map(rusqlite::types::Value::Integer));
         let steps: Vec<String> = conn
             .prepare(&sql)
             .unwrap()
-            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+            .query_map(rusqlite::params_from_iter(1..=100), |r| r.get(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

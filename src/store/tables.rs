@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry};
 
@@ -69,6 +69,12 @@ pub fn keying(module: &ModuleDef) -> Keying {
 /// The quoted table name of a module.
 pub fn table(module: &ModuleDef) -> String {
     format!("\"m_{}\"", module.name)
+}
+
+/// The view an entity module's live records are read through
+/// (`records::view_sql`).
+pub fn view(module: &ModuleDef) -> String {
+    format!("\"v_{}\"", module.name)
 }
 
 /// Whether a field has a column in its module's table. The id, system fields
@@ -147,6 +153,28 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
             }
         }
     }
+    // After every table (they read the owners'), and made anew only when
+    // the schema changed them: each DDL statement makes every connection
+    // parse the whole schema again.
+    for module in registry
+        .modules()
+        .iter()
+        .filter(|m| keying(m) == Keying::Shared)
+    {
+        let wanted = super::records::view_sql(registry, module);
+        let name = format!("v_{}", module.name);
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+                [&name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if stored.as_deref() != Some(wanted.as_str()) {
+            tx.execute_batch(&format!("DROP VIEW IF EXISTS {}", view(module)))?;
+            tx.execute_batch(&wanted)?;
+        }
+    }
     tx.commit()
 }
 
@@ -173,4 +201,30 @@ pub fn insert_own_row(
         })
         .collect();
     super::rows::insert(conn, module, id, &columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_on_an_unchanged_schema_changes_no_table_or_view() {
+        let (_dir, store, registry) = crate::store::open_for_test();
+        let mut conn = store.conn().unwrap();
+        let version = |c: &Connection| -> i64 {
+            c.query_row("PRAGMA schema_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        let views: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'view'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(views > 0, "no record views were made");
+        let before = version(&conn);
+        sync_module_tables(&mut conn, &registry).unwrap();
+        assert_eq!(version(&conn), before, "the schema was rewritten");
+    }
 }

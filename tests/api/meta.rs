@@ -267,6 +267,19 @@ fn a_custom_field_added_to_a_schema_file_appears_after_a_restart_and_keeps_the_d
         )
         .unwrap();
     assert_eq!((name.as_str(), tier), ("Kept Ltd", None));
+    // Records are read through a view of their columns: it follows too.
+    let admin = s.admin();
+    let revised = revise(
+        &admin,
+        serde_json::json!({"id": "11x5", "cf_851": "Silver"}),
+    );
+    assert_eq!(revised["result"]["cf_851"], "Silver", "{revised}");
+    let got = admin.get("retrieve", &[("id", "11x5")]).json();
+    assert_eq!(
+        (&got["result"]["accountname"], &got["result"]["cf_851"]),
+        (&serde_json::json!("Kept Ltd"), &serde_json::json!("Silver")),
+        "{got}"
+    );
 }
 
 #[test]

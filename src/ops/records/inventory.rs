@@ -232,7 +232,7 @@ pub fn save(
             rows::load(tx, lines_module, line).map(|v| Line::from_stored(&v.unwrap_or_default()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let header = records::load(tx, registry, module, id)?.ok_or_else(WsError::denied)?;
+    let header = records::load(tx, module, id)?.ok_or_else(WsError::denied)?;
     rows::update(tx, module, id, &totals(&header.values, &stored_lines))?;
     Ok(())
 }

@@ -141,7 +141,7 @@ pub fn load_checked<'r>(
     if keying(module) != Keying::Shared {
         return Ok(None);
     }
-    let Some(rec) = records::load(conn, registry, module, ws.object)? else {
+    let Some(rec) = records::load(conn, module, ws.object)? else {
         return Ok(None);
     };
     check_record(access, module, module, rec.owner, action)?;

@@ -181,7 +181,7 @@ pub fn wire_record(
     module: &ModuleDef,
     id: i64,
 ) -> Result<WireRecord, WsError> {
-    let rec = records::load(conn, registry, module, id)?.ok_or_else(WsError::denied)?;
+    let rec = records::load(conn, module, id)?.ok_or_else(WsError::denied)?;
     wire_loaded(conn, registry, access, module, rec)
 }
 
@@ -217,7 +217,7 @@ pub fn wire_records(
     owned: impl Fn(i64) -> bool,
 ) -> Result<Vec<WireRecord>, WsError> {
     let mut loaded: std::collections::HashMap<i64, StoredRecord> =
-        records::load_many(conn, registry, module, ids)?
+        records::load_many(conn, module, ids)?
             .into_iter()
             .filter(|r| owned(r.owner))
             .map(|r| (r.id, r))
