@@ -6,7 +6,7 @@
 //! acknowledged write is on disk.
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 // Each write takes a savepoint; parsing those statements anew each time
@@ -135,7 +135,7 @@ impl Writer {
 
 /// The writer loop: take what is queued (at least one), run it as one
 /// transaction, commit, answer.
-fn run(mut conn: Connection, queue: Receiver<Job>) {
+fn run(conn: Connection, queue: Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut batch: Vec<Job> = vec![first];
         while batch.len() < MAX_BATCH {
@@ -145,25 +145,33 @@ fn run(mut conn: Connection, queue: Receiver<Job>) {
             }
         }
         let mut finishers = Vec::with_capacity(batch.len());
+        // BEGIN and COMMIT as cached statements, like the savepoints: a
+        // transaction's own BEGIN and COMMIT are parsed anew each batch.
         let outcome = (|| -> Result<(), rusqlite::Error> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            run_cached(&conn, "BEGIN IMMEDIATE")?;
             // A job dropped unanswered (the batch failed before it ran, or
             // it panicked) drops its reply channel: its request gets an error.
             for job in batch.drain(..) {
-                run_cached(&tx, "SAVEPOINT job")?;
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+                run_cached(&conn, "SAVEPOINT job")?;
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn)));
                 match ran {
                     Ok((true, finish)) => finishers.push(finish),
                     Ok((false, finish)) => {
                         finishers.push(finish);
-                        run_cached(&tx, "ROLLBACK TO job")?;
+                        run_cached(&conn, "ROLLBACK TO job")?;
                     }
-                    Err(_) => run_cached(&tx, "ROLLBACK TO job")?,
+                    Err(_) => run_cached(&conn, "ROLLBACK TO job")?,
                 }
-                run_cached(&tx, "RELEASE job")?;
+                run_cached(&conn, "RELEASE job")?;
             }
-            tx.commit()
+            run_cached(&conn, "COMMIT")
         })();
+        if outcome.is_err() && !conn.is_autocommit() {
+            // Nothing of a failed batch may stay for the next one.
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %e, "a failed write batch could not be rolled back");
+            }
+        }
         match outcome {
             Ok(()) => finishers.into_iter().for_each(|f| f(Ok(()))),
             Err(e) => {
