@@ -487,6 +487,37 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_whose_commit_fails_is_undone_and_the_writer_goes_on() {
+        let (_dir, store, _) = open_for_test();
+        // A dangling row whose check waits for COMMIT: the commit fails and
+        // leaves the transaction open, for the writer to roll back.
+        let dangling = store.write(|c| {
+            c.execute_batch(
+                "PRAGMA defer_foreign_keys = ON;
+                 INSERT INTO \"m_Accounts\" (_id) VALUES (999999);",
+            )
+            .map_err(WsError::from)
+        });
+        assert!(dangling.is_err(), "the dangling row was acknowledged");
+        let after = store.write(|c| {
+            c.execute("INSERT INTO auto_numbers VALUES ('After', 1)", [])
+                .map_err(WsError::from)
+        });
+        assert_eq!(after, Ok(1), "the writer stopped after a failed commit");
+        let left: i64 = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM \"m_Accounts\" WHERE _id = 999999",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(WsError::from)
+            })
+            .unwrap();
+        assert_eq!(left, 0, "the failed batch's row stayed");
+    }
+
+    #[test]
     fn reads_past_their_budget_leave_no_transaction_open_on_the_pool() {
         let (_dir, store, _) = open_for_test();
         // Every statement is past its deadline: each time a cached BEGIN,
