@@ -1,7 +1,6 @@
 //! Rows of own-keyed tables: users and actors (Groups, Currency, …).
 use std::collections::HashMap;
 
-use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::tables::{keying, sql_text, stored_columns, table, Keying};
@@ -91,20 +90,23 @@ pub fn insert(
     id: Option<i64>,
     values: &[(String, Option<String>)],
 ) -> rusqlite::Result<i64> {
-    let mut columns = vec!["_id".to_string()];
-    let mut args: Vec<Sql> = vec![id.map(Sql::Integer).unwrap_or(Sql::Null)];
-    for (field, value) in values {
-        columns.push(format!("\"{field}\""));
-        args.push(value.clone().map(Sql::Text).unwrap_or(Sql::Null));
+    // The text is built in one buffer and the values bound by reference:
+    // a string a column and a copy of every value were ~5k instructions a
+    // create on the writer thread (callgrind).
+    let mut sql = format!("INSERT INTO {} (_id", table(module));
+    for (field, _) in values {
+        sql.push_str(", \"");
+        sql.push_str(field);
+        sql.push('"');
     }
-    let marks = vec!["?"; columns.len()].join(", ");
+    sql.push_str(") VALUES (?");
+    sql.push_str(&", ?".repeat(values.len()));
+    sql.push(')');
+    let args = std::iter::once(&id as &dyn rusqlite::ToSql)
+        .chain(values.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
     // Prepared once per module and set of columns (the writer's cache).
-    conn.prepare_cached(&format!(
-        "INSERT INTO {} ({}) VALUES ({marks})",
-        table(module),
-        columns.join(", ")
-    ))?
-    .execute(rusqlite::params_from_iter(args))?;
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(args))?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -118,18 +120,23 @@ pub fn update(
     if values.is_empty() {
         return Ok(());
     }
-    let sets: Vec<String> = values.iter().map(|(f, _)| format!("\"{f}\" = ?")).collect();
-    let mut args: Vec<Sql> = values
+    // One buffer, values by reference (see `insert`).
+    let mut sql = format!("UPDATE {} SET ", table(module));
+    for (at, (field, _)) in values.iter().enumerate() {
+        if at > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('"');
+        sql.push_str(field);
+        sql.push_str("\" = ?");
+    }
+    sql.push_str(" WHERE _id = ?");
+    let args = values
         .iter()
-        .map(|(_, v)| v.clone().map(Sql::Text).unwrap_or(Sql::Null))
-        .collect();
-    args.push(Sql::Integer(id));
-    conn.prepare_cached(&format!(
-        "UPDATE {} SET {} WHERE _id = ?",
-        table(module),
-        sets.join(", ")
-    ))?
-    .execute(rusqlite::params_from_iter(args))?;
+        .map(|(_, v)| v as &dyn rusqlite::ToSql)
+        .chain(std::iter::once(&id as &dyn rusqlite::ToSql));
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(args))?;
     Ok(())
 }
 
