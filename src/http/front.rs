@@ -74,20 +74,18 @@ pub async fn handle_on_writer(
         let keep = done.0.is_ok();
         (done, keep)
     })?;
+    let unanswered = || Handled {
+        operation: raw.operation().to_string(),
+        user: None,
+    };
     let done = match answer.await {
         Ok(Ok(done)) => done,
         // The batch's commit failed: the request's write is not on disk.
-        Ok(Err(e)) => (
-            Err(WsError::from(e)),
-            Handled {
-                operation: raw.operation().to_string(),
-                user: None,
-            },
-        ),
+        Ok(Err(e)) => (Err(WsError::from(e)), unanswered()),
         // Dropped unanswered: the job panicked (the writer undid it).
         Err(_) => {
             tracing::error!("operation panicked");
-            (Err(WsError::InternalServerError), Handled::default())
+            (Err(WsError::InternalServerError), unanswered())
         }
     };
     (done.0 != Err(WsError::NeedsPool)).then_some(done)
