@@ -357,6 +357,22 @@ mod tests {
     }
 
     #[test]
+    fn pluses_are_spaces_and_percent_escapes_decode_as_php_does() {
+        let p = Params::from_urlencoded(
+            b"a=Load+1&b=1%2B1&c=%7B%22x%22%3A1%7D&d=100%&e=%zz+%2&f=%+1&g=%C3%A9+%ff",
+        );
+        assert_eq!(p.get("a"), Some("Load 1"));
+        assert_eq!(p.get("b"), Some("1+1"));
+        assert_eq!(p.get("c"), Some(r#"{"x":1}"#));
+        // A `%` without two hex digits stays as it is.
+        assert_eq!(p.get("d"), Some("100%"));
+        assert_eq!(p.get("e"), Some("%zz %2"));
+        assert_eq!(p.get("f"), Some("% 1"));
+        assert_eq!(p.get("g"), Some("é \u{fffd}"));
+        assert!(p.is_invalid_utf8("g") && !p.is_invalid_utf8("c"));
+    }
+
+    #[test]
     fn broken_multipart_yields_no_fields() {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"operation\"\r\n\r\nlogin";
         let r = RawRequest::new(
