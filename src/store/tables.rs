@@ -72,9 +72,38 @@ pub fn table(module: &ModuleDef) -> String {
 }
 
 /// The view an entity module's live records are read through
-/// (`records::view_sql`).
+/// (`records::view_sql`), quoted.
 pub fn view(module: &ModuleDef) -> String {
-    format!("\"v_{}\"", module.name)
+    format!("\"{}\"", view_name(module))
+}
+
+fn view_name(module: &ModuleDef) -> String {
+    format!("v_{}", module.name)
+}
+
+/// Makes each entity module's record view, anew only when the schema
+/// changed it: each DDL statement makes every connection parse the whole
+/// schema again.
+fn sync_record_views(tx: &Connection, registry: &Registry) -> rusqlite::Result<()> {
+    let shared = registry
+        .modules()
+        .iter()
+        .filter(|m| keying(m) == Keying::Shared);
+    for module in shared {
+        let wanted = super::records::view_sql(registry, module);
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+                [view_name(module)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if stored.as_deref() != Some(wanted.as_str()) {
+            tx.execute_batch(&format!("DROP VIEW IF EXISTS {}", view(module)))?;
+            tx.execute_batch(&wanted)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a field has a column in its module's table. The id, system fields
@@ -153,28 +182,8 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
             }
         }
     }
-    // After every table (they read the owners'), and made anew only when
-    // the schema changed them: each DDL statement makes every connection
-    // parse the whole schema again.
-    for module in registry
-        .modules()
-        .iter()
-        .filter(|m| keying(m) == Keying::Shared)
-    {
-        let wanted = super::records::view_sql(registry, module);
-        let name = format!("v_{}", module.name);
-        let stored: Option<String> = tx
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
-                [&name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if stored.as_deref() != Some(wanted.as_str()) {
-            tx.execute_batch(&format!("DROP VIEW IF EXISTS {}", view(module)))?;
-            tx.execute_batch(&wanted)?;
-        }
-    }
+    // After every table: the views read the owners' tables too.
+    sync_record_views(&tx, registry)?;
     tx.commit()
 }
 
