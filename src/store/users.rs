@@ -29,12 +29,15 @@ pub struct UserAuth {
 
 pub(super) const AUTH_COLUMNS: &str = "_id, user_name, COALESCE(accesskey, ''), COALESCE(status, ''), COALESCE(is_admin, ''), COALESCE(date_format, '')";
 
+/// The Users module, which every registry has (its loader checks).
+fn users_module(registry: &Registry) -> &crate::registry::ModuleDef {
+    registry
+        .module(USERS)
+        .expect("the registry always has Users")
+}
+
 pub(super) fn users_table(registry: &Registry) -> String {
-    table(
-        registry
-            .module(USERS)
-            .expect("the registry always has Users"),
-    )
+    table(users_module(registry))
 }
 
 pub(super) fn auth_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserAuth> {
@@ -73,9 +76,7 @@ pub fn by_session(
     registry: &Registry,
     token: &str,
 ) -> rusqlite::Result<Option<(super::auth_tables::SessionRow, UserAuth)>> {
-    let users = registry
-        .module(USERS)
-        .expect("the registry always has Users");
+    let users = users_module(registry);
     // Built once: every call with a session runs it.
     let sql = users.sql.session.get_or_init(|| {
         format!(
@@ -261,9 +262,7 @@ pub fn add_user(
     {
         return Err(format!("a user called {} already exists", user.user_name));
     }
-    let module = registry
-        .module(USERS)
-        .expect("the registry always has Users");
+    let module = users_module(registry);
     let mut values = Map::new();
     for field in &module.fields {
         if let Some(d) = field
@@ -307,9 +306,7 @@ pub fn is_user_module(module: &crate::registry::ModuleDef) -> bool {
 /// every create and update checks its owner here, and reading the whole
 /// sign-in row was ~11k of a create's instructions (callgrind).
 pub fn is_active(conn: &Connection, registry: &Registry, id: i64) -> rusqlite::Result<bool> {
-    let users = registry
-        .module(USERS)
-        .expect("the registry always has Users");
+    let users = users_module(registry);
     let sql = users.sql.active.get_or_init(|| {
         format!(
             "SELECT 1 FROM {} WHERE _id = ?1 AND _deleted = 0 AND status = 'Active'",
@@ -414,10 +411,7 @@ pub struct UserSummary {
 
 /// Every live user, by id.
 pub fn list_users(conn: &Connection, registry: &Registry) -> rusqlite::Result<Vec<UserSummary>> {
-    let prefix = registry
-        .module(USERS)
-        .expect("the registry always has Users")
-        .id_prefix;
+    let prefix = users_module(registry).id_prefix;
     let mut stmt = conn.prepare(&format!(
         "SELECT _id, user_name, COALESCE(is_admin, ''), COALESCE(status, ''), COALESCE(email1, ''), COALESCE(roleid, '') FROM {} WHERE _deleted = 0 ORDER BY _id",
         users_table(registry)
