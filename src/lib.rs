@@ -2,6 +2,7 @@
 //! embedded SQLite store. A request flows `http` → `ops` (with `auth` and
 //! `registry` as context) → `store`.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;

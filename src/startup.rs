@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 
+use crate::admin::remote;
 use crate::auth::session::SessionPolicy;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
@@ -20,6 +21,9 @@ pub struct Application {
     server: Server,
     /// The admin key made up for a new database, to print once.
     pub generated_admin_key: Option<String>,
+    /// Where `stripes users …` reaches this server (see `admin::remote`);
+    /// stops and goes away with it.
+    _admin: Option<remote::Listener>,
 }
 
 impl Application {
@@ -34,6 +38,16 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let admin =
+            remote::Listener::start(&config.db_path, opened.store.clone(), Arc::clone(&registry))
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        socket = %remote::socket_path(&config.db_path).display(),
+                        error = %e,
+                        "administration commands cannot reach this server while it runs"
+                    )
+                })
+                .ok();
         let ctx = web::Data::new(Ctx {
             registry,
             store: opened.store,
@@ -61,6 +75,7 @@ impl Application {
             port,
             server,
             generated_admin_key: opened.generated_admin_key,
+            _admin: admin,
         })
     }
 

@@ -390,3 +390,107 @@ fn a_first_start_on_a_new_database_logs_no_error() {
         );
     }
 }
+
+#[test]
+fn a_second_server_on_a_database_in_use_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (first, port, _) = serve(&db, Some(ADMIN_KEY));
+    let second = stripes()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another process has it open"),
+        "the refusal names the cause: {err}"
+    );
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("admin", ADMIN_KEY)
+    .expect("the first server serves on");
+    terminate(first);
+}
+
+#[test]
+fn the_admin_socket_is_its_owners_alone_and_goes_away_with_the_server() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let socket = stripes::admin::remote::socket_path(&db);
+    let (child, _, _) = serve(&db, Some(ADMIN_KEY));
+    let meta = std::fs::symlink_metadata(&socket).expect("a socket beside the database");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    terminate(child);
+    assert!(!socket.exists(), "a stopped server leaves no socket");
+    let list = run(stripes().args(["users", "list", "--db"]).arg(&db));
+    assert!(
+        list.contains("\tadmin\t"),
+        "with no server it opens the file: {list}"
+    );
+}
+
+#[test]
+fn a_socket_left_by_a_killed_server_is_replaced_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (mut killed, _, _) = serve(&db, Some(ADMIN_KEY));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(stripes::admin::remote::socket_path(&db).exists());
+    let list = run(stripes().args(["users", "list", "--db"]).arg(&db));
+    assert!(
+        list.contains("\tadmin\t"),
+        "a dead socket is passed by: {list}"
+    );
+    let (child, port, _) = serve(&db, Some(ADMIN_KEY));
+    let out = run(stripes().args(["users", "add", "carol", "--db"]).arg(&db));
+    let key = out.trim().rsplit(' ').next().unwrap().to_string();
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("carol", &key)
+    .expect("the new server ran the command");
+    terminate(child);
+}
+
+#[test]
+fn a_server_answers_what_is_not_a_command_with_an_error() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, _, _) = serve(&db, Some(ADMIN_KEY));
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(stripes::admin::remote::socket_path(&db)).unwrap();
+    stream
+        .write_all(br#"{"Users":{"command":"Explode"}}"#)
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["output"], "");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("not a command this server knows")),
+        "{answer}"
+    );
+    let failed = stripes()
+        .args(["users", "rotate-key", "nobody", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("no user called nobody"),
+        "a failure the server reports is the command's"
+    );
+    terminate(child);
+}

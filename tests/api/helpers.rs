@@ -78,9 +78,12 @@ impl TestServer {
         self.config.db_path.clone()
     }
 
-    /// A direct connection to the database, to set up states no API reaches.
+    /// A direct connection to the database, to set up states no API reaches:
+    /// through the server's own VFS, which shares its in-process locks (a
+    /// connection of the default VFS would take POSIX locks of its own and
+    /// undo the server's exclusive one on closing).
     pub fn db(&self) -> rusqlite::Connection {
-        let c = rusqlite::Connection::open(self.db_path()).expect("open db");
+        let c = stripes::store::open_connection(&self.db_path()).expect("open db");
         c.busy_timeout(Duration::from_secs(5)).unwrap();
         c
     }
