@@ -103,8 +103,9 @@ fn by_token(ctx: &Ctx, token: &str) -> Result<Caller, WsError> {
 
 fn by_access_key(ctx: &Ctx, raw: &RawRequest, name: &str, key: &str) -> Result<Caller, WsError> {
     let t = now();
-    if ctx.throttle.is_locked(name, &raw.peer, t) {
-        tracing::warn!(user = %name, addr = %raw.peer, "basic login refused: too many failures");
+    let peer = raw.peer();
+    if ctx.throttle.is_locked(name, &peer, t) {
+        tracing::warn!(user = %name, addr = %peer, "basic login refused: too many failures");
         return Err(WsError::InvalidUserCredentials);
     }
     let found = ctx.store.read(|conn| -> Result<_, WsError> {
@@ -123,8 +124,8 @@ fn by_access_key(ctx: &Ctx, raw: &RawRequest, name: &str, key: &str) -> Result<C
             Ok(Caller::new(&ctx.registry, user, access, String::new()))
         }
         _ => {
-            ctx.throttle.record_failure(name, &raw.peer, t);
-            tracing::warn!(user = %name, addr = %raw.peer, "basic login failed");
+            ctx.throttle.record_failure(name, &peer, t);
+            tracing::warn!(user = %name, addr = %peer, "basic login failed");
             Err(WsError::InvalidUserCredentials)
         }
     }
@@ -136,7 +137,7 @@ mod tests {
     use actix_web::http::Method;
 
     fn request(query: &str, headers: crate::http::params::Headers) -> RawRequest {
-        RawRequest::new(Method::GET, query, None, b"", String::new()).with_headers(headers)
+        RawRequest::new(Method::GET, query, None, b"", None).with_headers(headers)
     }
 
     #[test]

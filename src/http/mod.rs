@@ -48,10 +48,7 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok());
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let peer = req.peer_addr().map(|a| a.ip());
     let header = |name: &str| {
         req.headers()
             .get(name)

@@ -32,9 +32,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
         "",
         header("content-type"),
         &body,
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
+        req.peer_addr().map(|a| a.ip()),
     );
     let basic = header("authorization").and_then(client_basic);
     let ctx = ctx.into_inner();
@@ -44,7 +42,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
             &TokenRequest {
                 form: &raw.body,
                 basic,
-                peer: &raw.peer,
+                peer: &raw.peer(),
             },
         )
     })

@@ -22,7 +22,7 @@ impl Params {
         Params {
             username: call.param("username").unwrap_or("").to_string(),
             access_key: call.param("accessKey").unwrap_or("").to_string(),
-            peer: call.raw.peer.clone(),
+            peer: call.raw.peer(),
         }
     }
 }

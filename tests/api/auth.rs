@@ -454,6 +454,29 @@ fn repeated_failures_lock_the_user_name_and_the_address() {
 }
 
 #[test]
+fn failures_under_two_names_from_one_address_lock_that_address() {
+    let s = TestServer::spawn();
+    let new = stripes::store::users::NewUser {
+        user_name: "sam".into(),
+        ..Default::default()
+    };
+    let registry = stripes::registry::Registry::load(None).unwrap();
+    stripes::store::users::add_user(&s.db(), &registry, &new, "sam-key-00000001").unwrap();
+    // Five wrong keys each: neither name reaches ten, the address does.
+    for name in ["admin", "sam"] {
+        for _ in 0..5 {
+            let err = s.client().login(name, "0123456789abcdef").unwrap_err();
+            assert_eq!(err["error"]["code"], "INVALID_USER_CREDENTIALS");
+        }
+    }
+    let err = s.client().login("admin", ADMIN_KEY).unwrap_err();
+    assert_eq!(
+        err["error"]["code"], "INVALID_USER_CREDENTIALS",
+        "127.0.0.1 is locked"
+    );
+}
+
+#[test]
 fn login_works_as_a_multipart_form() {
     let s = TestServer::spawn();
     let token = s.client().challenge("admin");

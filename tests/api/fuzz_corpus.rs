@@ -61,7 +61,7 @@ fn the_params_corpus_is_read_without_a_panic() {
             &String::from_utf8_lossy(&rest[..split]),
             types[usize::from(choice >> 1) % types.len()],
             rest.get(split + 1..).unwrap_or_default(),
-            "127.0.0.1".into(),
+            Some(std::net::Ipv4Addr::LOCALHOST.into()),
         );
         let _ = raw.operation();
     }
