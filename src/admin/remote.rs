@@ -71,8 +71,10 @@ impl Listener {
                     if stopped.load(Ordering::Acquire) {
                         break;
                     }
-                    if let Ok(stream) = stream {
-                        serve_one(stream, &store, &registry);
+                    match stream {
+                        Ok(stream) => serve_one(stream, &store, &registry),
+                        // Out of descriptors, say: not a loop at full speed.
+                        Err(_) => std::thread::sleep(Duration::from_millis(100)),
                     }
                 }
             })?;
@@ -87,12 +89,15 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wakes the thread from `accept` to see the flag.
-        let _ = UnixStream::connect(&self.path);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        // Wakes the thread from `accept` to see the flag. When the socket
+        // file was removed under the server nothing can wake it: the thread
+        // is left to end with the process rather than hold up the stop.
+        if UnixStream::connect(&self.path).is_ok() {
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+            let _ = std::fs::remove_file(&self.path);
         }
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -494,3 +494,18 @@ fn a_server_answers_what_is_not_a_command_with_an_error() {
     );
     terminate(child);
 }
+
+#[test]
+fn a_server_whose_socket_was_removed_still_stops_and_serves_until_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, port, _) = serve(&db, Some(ADMIN_KEY));
+    std::fs::remove_file(stripes::admin::remote::socket_path(&db)).unwrap();
+    VtClient {
+        port,
+        session: None,
+    }
+    .login("admin", ADMIN_KEY)
+    .expect("serving goes on");
+    terminate(child);
+}
