@@ -104,20 +104,14 @@ fn a_new_database_prints_a_generated_admin_key_once_and_it_logs_in() {
         .unwrap()
         .to_string();
     assert_eq!(key.len(), 16);
-    let mut c = VtClient {
-        port,
-        session: None,
-    };
+    let mut c = VtClient::on(port);
     c.login("admin", &key).expect("the printed key works");
     terminate(child);
     // A second start on the same database prints no key.
     let (child, port, _) = serve(&db, Some("ignored-on-an-existing-db"));
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("admin", &key)
-    .expect("the key is kept");
+    VtClient::on(port)
+        .login("admin", &key)
+        .expect("the key is kept");
     terminate(child);
 }
 
@@ -145,10 +139,7 @@ fn users_add_list_and_rotate_key_work_on_the_database_of_a_running_server() {
         out.starts_with("created user bob (19x5)"),
         "users and groups share one id sequence: {out}"
     );
-    let mut bob = VtClient {
-        port,
-        session: None,
-    };
+    let mut bob = VtClient::on(port);
     let profile = bob.login("bob", &key).expect("bob logs in");
     assert_eq!(profile["is_admin"], "off");
     assert_eq!(profile["email"], "bob@example.com");
@@ -169,20 +160,12 @@ fn users_add_list_and_rotate_key_work_on_the_database_of_a_running_server() {
     let new_key = out.trim().rsplit(' ').next().unwrap().to_string();
     assert_ne!(new_key, key);
     assert!(
-        VtClient {
-            port,
-            session: None
-        }
-        .login("bob", &key)
-        .is_err(),
+        VtClient::on(port).login("bob", &key).is_err(),
         "the old key no longer works"
     );
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("bob", &new_key)
-    .expect("the new key works");
+    VtClient::on(port)
+        .login("bob", &new_key)
+        .expect("the new key works");
     let dup = stripes()
         .args(["users", "add", "bob", "--db"])
         .arg(&db)
@@ -200,12 +183,9 @@ fn with_no_command_it_serves_and_honours_the_stripes_variables() {
     c.env("STRIPES_LISTEN", "127.0.0.1:0")
         .env("STRIPES_DB", &db);
     let (child, port, _) = start(c, Some(ADMIN_KEY));
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("admin", ADMIN_KEY)
-    .expect("serves on STRIPES_LISTEN");
+    VtClient::on(port)
+        .login("admin", ADMIN_KEY)
+        .expect("serves on STRIPES_LISTEN");
     assert!(db.exists(), "uses STRIPES_DB");
     terminate(child);
 }
@@ -237,20 +217,11 @@ fn roles_groups_profiles_and_sharing_are_administered_beside_a_running_server() 
         .to_string();
     let admin_added = cli(&["users", "add", "ann", "--role", "H5"]);
     let ann_key = admin_added.trim().rsplit(' ').next().unwrap().to_string();
-    let mut fay = VtClient {
-        port,
-        session: None,
-    };
+    let mut fay = VtClient::on(port);
     fay.login("fay", &key).expect("fay logs in");
-    let mut ann = VtClient {
-        port,
-        session: None,
-    };
+    let mut ann = VtClient::on(port);
     ann.login("ann", &ann_key).expect("ann logs in");
-    let mut admin = VtClient {
-        port,
-        session: None,
-    };
+    let mut admin = VtClient::on(port);
     admin.login("admin", ADMIN_KEY).unwrap();
     let account = create_id(
         &admin,
@@ -344,10 +315,7 @@ fn roles_groups_profiles_and_sharing_are_administered_beside_a_running_server() 
         fay.get("listtypes", &[]).json()["error"]["code"],
         "INVALID_SESSIONID"
     );
-    let mut again = VtClient {
-        port,
-        session: None,
-    };
+    let mut again = VtClient::on(port);
     assert!(
         again.login("fay", &key).is_err(),
         "inactive users cannot log in"
@@ -407,12 +375,9 @@ fn a_second_server_on_a_database_in_use_refuses_to_start_and_says_why() {
         err.contains("another process has it open"),
         "the refusal names the cause: {err}"
     );
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("admin", ADMIN_KEY)
-    .expect("the first server serves on");
+    VtClient::on(port)
+        .login("admin", ADMIN_KEY)
+        .expect("the first server serves on");
     terminate(first);
 }
 
@@ -451,12 +416,9 @@ fn a_socket_left_by_a_killed_server_is_replaced_by_the_next() {
     let (child, port, _) = serve(&db, Some(ADMIN_KEY));
     let out = run(stripes().args(["users", "add", "carol", "--db"]).arg(&db));
     let key = out.trim().rsplit(' ').next().unwrap().to_string();
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("carol", &key)
-    .expect("the new server ran the command");
+    VtClient::on(port)
+        .login("carol", &key)
+        .expect("the new server ran the command");
     terminate(child);
 }
 
@@ -501,11 +463,8 @@ fn a_server_whose_socket_was_removed_still_stops_and_serves_until_then() {
     let db = dir.path().join("s.db");
     let (child, port, _) = serve(&db, Some(ADMIN_KEY));
     std::fs::remove_file(stripes::admin::remote::socket_path(&db)).unwrap();
-    VtClient {
-        port,
-        session: None,
-    }
-    .login("admin", ADMIN_KEY)
-    .expect("serving goes on");
+    VtClient::on(port)
+        .login("admin", ADMIN_KEY)
+        .expect("serving goes on");
     terminate(child);
 }

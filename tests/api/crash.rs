@@ -45,10 +45,7 @@ struct Writer {
 fn write_until_killed(port: u16, w: usize, round: usize, seed: u64) -> Writer {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut me = Writer::default();
-    let mut c = VtClient {
-        port,
-        session: None,
-    };
+    let mut c = VtClient::on(port);
     // The server may already be gone: then this writer did nothing.
     let Some(session) = std::panic::catch_unwind(move || {
         c.login("admin", KEY).ok()?;
@@ -128,10 +125,7 @@ fn acknowledged_writes_survive_sigkill() {
         assert_eq!(check, "ok", "round {round}");
     }
     let (mut child, port, _) = serve(&db, Some(KEY));
-    let mut c = VtClient {
-        port,
-        session: None,
-    };
+    let mut c = VtClient::on(port);
     c.login("admin", KEY).unwrap();
     let mut acknowledged = 0;
     for w in &writers {

@@ -103,10 +103,7 @@ impl TestServer {
 
     /// A client without a session.
     pub fn client(&self) -> VtClient {
-        VtClient {
-            port: self.port,
-            session: None,
-        }
+        VtClient::on(self.port)
     }
 
     /// A client logged in as admin.
@@ -253,6 +250,14 @@ pub struct VtClient {
 }
 
 impl VtClient {
+    /// A client of the server on `port`, not logged in.
+    pub fn on(port: u16) -> VtClient {
+        VtClient {
+            port,
+            session: None,
+        }
+    }
+
     /// GET `operation` with `params` in the query string.
     pub fn get(&self, operation: &str, params: &[(&str, &str)]) -> Response {
         let mut pairs = vec![("operation", operation)];
