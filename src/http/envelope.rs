@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
 use crate::error::WsError;
-use crate::ops::records::{Entry, WireRecord};
+use crate::ops::records::WireRecord;
 use crate::ops::Answer;
 
 /// The success envelope: `success` first, then `result` (spec §1.4).
@@ -104,10 +104,39 @@ fn write_answer(out: &mut String, answer: &Answer) {
 /// A record, straight from its fields (no JSON map in between), encoded as
 /// [`write_value`] would encode the same record as a JSON object.
 fn write_record(out: &mut String, record: &WireRecord) {
-    write_object(out, record.entries(), |out, value| match value {
-        Entry::Text(s) => write_string(out, s),
-        Entry::Json(v) => write_value(out, v),
-    });
+    let start = out.len();
+    out.push('{');
+    // Whether a member came before: its comma goes ahead of the next.
+    let mut after_first = false;
+    for (name, member, value) in record.shown_fields() {
+        match member {
+            // The field's `,"name":`, made once a module.
+            Some(member) => out.push_str(if after_first { member } else { &member[1..] }),
+            None => {
+                if after_first {
+                    out.push(',');
+                }
+                write_key(out, name);
+            }
+        }
+        write_string(out, value);
+        after_first = true;
+    }
+    for (key, value) in record.tail() {
+        if after_first {
+            out.push(',');
+        }
+        write_key(out, key);
+        write_value(out, value);
+        after_first = true;
+    }
+    if after_first {
+        out.push('}');
+    } else {
+        // No member: `[]`, as write_object writes it.
+        out.truncate(start);
+        out.push_str("[]");
+    }
 }
 
 fn write_value(out: &mut String, v: &Value) {
@@ -251,6 +280,7 @@ fn write_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::records::FieldNames;
     use serde_json::json;
 
     fn written(answer: &Answer) -> String {
@@ -261,11 +291,13 @@ mod tests {
 
     #[test]
     fn a_record_is_written_exactly_as_its_json_object_would_be() {
-        let names: std::sync::Arc<[String]> = ["website", "accountname", "secret"]
-            .map(String::from)
-            .into();
+        let names = FieldNames::new(
+            ["website", "accountname", "secret", "we/ird"]
+                .map(String::from)
+                .into(),
+        );
         let mut r = WireRecord::with_fields(names.clone());
-        for v in ["https://a.b/c", "Müller \"&\" Söhne", "hidden"] {
+        for v in ["https://a.b/c", "Müller \"&\" Söhne", "hidden", "x"] {
             r.push_field(v.into());
         }
         r.hide("secret");
@@ -283,6 +315,24 @@ mod tests {
         ]);
         assert_eq!(written(&page), php_json(&page.clone().into_value()));
         assert_eq!(written(&Answer::Object(Vec::new())), "[]");
+        // The first field hidden: no comma ahead of the next one.
+        let mut r = WireRecord::with_fields(names.clone());
+        for v in ["https://a.b/c", "Acme", "s", "x"] {
+            r.push_field(v.into());
+        }
+        r.hide("website");
+        assert_eq!(
+            written(&Answer::Record(r.clone())),
+            php_json(&r.into_value())
+        );
+        // Only a tail.
+        let mut r = WireRecord::with_fields(names.clone());
+        for f in ["website", "accountname", "secret", "we/ird"] {
+            r.push_field(f.into());
+            r.hide(f);
+        }
+        r.push_tail("id", json!("11x7"));
+        assert_eq!(written(&Answer::Record(r)), r#"{"id":"11x7"}"#);
         // PHP cannot tell an empty map from an empty list.
         assert_eq!(
             written(&Answer::Record(WireRecord::with_fields(names))),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rusqlite::params_from_iter;
 use serde_json::{json, Map, Value};
 
-use super::records::{row_to_wire, wire_records, WireRecord};
+use super::records::{row_to_wire, wire_records, FieldNames, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::error::WsError;
@@ -123,26 +123,26 @@ pub fn answer(
 
 /// The selected columns but `id`, which always comes last, each once (a
 /// JSON object has a key once): the field names every row shares.
-fn selected_names(columns: &[String]) -> Arc<[String]> {
+fn selected_names(columns: &[String]) -> Arc<FieldNames> {
     let mut names: Vec<String> = Vec::with_capacity(columns.len());
     for c in columns.iter().filter(|c| *c != "id") {
         if !names.contains(c) {
             names.push(c.clone());
         }
     }
-    names.into()
+    FieldNames::new(names)
 }
 
 /// A record with the `selected` columns in select order (a column it does
 /// not show is empty), then `id`; for `*`, every field it shows, then `id`.
-fn project_record(full: WireRecord, selected: Option<&Arc<[String]>>) -> WireRecord {
+fn project_record(full: WireRecord, selected: Option<&Arc<FieldNames>>) -> WireRecord {
     let Some(selected) = selected else {
         let mut full = full;
         full.move_last("id");
         return full;
     };
     let mut out = WireRecord::with_fields(selected.clone());
-    for c in selected.iter() {
+    for c in selected.names() {
         out.push_field(full.get(c).unwrap_or_default().to_string());
     }
     out.push_tail("id", full.get("id").unwrap_or_default().into());

@@ -75,7 +75,7 @@ pub struct ModuleDef {
     /// The names of [`ModuleDef::record_fields`], built on first use and
     /// shared by every record of the module on its way to the wire.
     #[serde(skip)]
-    record_names: std::sync::OnceLock<std::sync::Arc<[String]>>,
+    record_names: std::sync::OnceLock<std::sync::Arc<crate::ops::records::FieldNames>>,
 }
 
 /// One rule of upsert's match cascade: a record matches when one of its
@@ -405,9 +405,13 @@ impl ModuleDef {
     }
 
     /// The names of [`ModuleDef::record_fields`], shared.
-    pub fn record_field_names(&self) -> std::sync::Arc<[String]> {
+    pub fn record_field_names(&self) -> std::sync::Arc<crate::ops::records::FieldNames> {
         self.record_names
-            .get_or_init(|| self.record_fields().map(|f| f.name.clone()).collect())
+            .get_or_init(|| {
+                crate::ops::records::FieldNames::new(
+                    self.record_fields().map(|f| f.name.clone()).collect(),
+                )
+            })
             .clone()
     }
 

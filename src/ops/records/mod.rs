@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records};
-pub use wire_record::{Entry, WireRecord};
+pub use wire_record::{FieldNames, WireRecord};
 
 use super::OpCall;
 use crate::auth::access::{Access, Action, FieldAccess};
