@@ -172,8 +172,19 @@ impl Registry {
             }
         }
         let mut seen = HashSet::new();
+        let mut system_seen = Vec::new();
         let mut owners = 0;
         for f in &m.fields {
+            // One field a server-set value: a record carries each once.
+            if let Some(system) = f.system {
+                if system_seen.contains(&system) {
+                    return Err(at(format!(
+                        "field {} repeats a server-set value another field holds",
+                        f.name
+                    )));
+                }
+                system_seen.push(system);
+            }
             if !valid_identifier(&f.name) {
                 return Err(at(format!(
                     "field name {:?} must be letters, digits, _ or &",

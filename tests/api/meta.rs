@@ -325,6 +325,26 @@ fn a_schema_with_a_duplicate_prefix_refuses_to_start() {
 }
 
 #[test]
+fn a_schema_with_two_fields_for_one_server_set_value_refuses_to_start() {
+    let schema = schema_copy();
+    edit_module(schema.path(), "Accounts", |m| {
+        let fields = m["fields"].as_array_mut().unwrap();
+        let mut twin = fields
+            .iter()
+            .find(|f| f["system"] == "createdtime")
+            .unwrap()
+            .clone();
+        twin["name"] = "createdtime2".into();
+        fields.push(twin);
+    });
+    let err = refusal(schema.path());
+    assert!(
+        err.contains("field createdtime2 repeats a server-set value another field holds"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_schema_with_a_broken_related_list_refuses_to_start() {
     for (relation, expected) in [
         (
