@@ -42,7 +42,7 @@ impl Caller {
         Caller {
             access,
             user_id: user.id,
-            ws_id: format!("{prefix}x{}", user.id),
+            ws_id: crate::registry::WsId::new(prefix, user.id).to_wire(),
             user_name: user.user_name,
             is_admin: user.is_admin,
             date_format: user.date_format,

@@ -117,12 +117,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     tx.commit()?;
     Ok(Value::Object(
         made.iter()
-            .map(|(m, id)| {
-                (
-                    m.name.clone(),
-                    WsId::new(m.id_prefix, *id).to_string().into(),
-                )
-            })
+            .map(|(m, id)| (m.name.clone(), WsId::new(m.id_prefix, *id).to_wire().into()))
             .collect(),
     ))
 }
@@ -218,7 +213,7 @@ fn link_made(element: &mut Map<String, Value>, name: &str, made: &Made) {
     let id_of = |module: &str| {
         made.iter()
             .find(|(m, _)| m.name == module)
-            .map(|(m, id)| Value::from(WsId::new(m.id_prefix, *id).to_string()))
+            .map(|(m, id)| Value::from(WsId::new(m.id_prefix, *id).to_wire()))
     };
     match name {
         "Contacts" => {

@@ -73,10 +73,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         .expect("the registry always has Users")
         .id_prefix;
     result.insert("sessionName".into(), session_name.into());
-    result.insert(
-        "userId".into(),
-        WsId::new(prefix, user.id).to_string().into(),
-    );
+    result.insert("userId".into(), WsId::new(prefix, user.id).to_wire().into());
     result.insert("version".into(), API_VERSION.into());
     result.insert("vtigerVersion".into(), VTIGER_VERSION.into());
     Ok(Value::Object(result))

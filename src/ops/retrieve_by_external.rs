@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
                 module.name, p.system, p.external_id
             ))
         })?;
-        let ws_id = WsId::new(module.id_prefix, id).to_string();
+        let ws_id = WsId::new(module.id_prefix, id).to_wire();
         // The same checks as retrieve of that id.
         match resolve(conn, &ctx.registry, access, Some(&ws_id), Action::View)? {
             Target::Record(module, id) => {

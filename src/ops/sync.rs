@@ -128,7 +128,7 @@ fn owners(
 }
 
 fn ws_id(module: &ModuleDef, id: i64) -> Value {
-    WsId::new(module.id_prefix, id).to_string().into()
+    WsId::new(module.id_prefix, id).to_wire().into()
 }
 
 /// The changes and where the next call starts.
@@ -281,7 +281,7 @@ fn link_row(ctx: &Ctx, l: &changes::LinkChange) -> Value {
     let ws = |setype: &str, id: i64| {
         ctx.registry
             .module(setype)
-            .map(|m| WsId::new(m.id_prefix, id).to_string())
+            .map(|m| WsId::new(m.id_prefix, id).to_wire())
             .unwrap_or_default()
     };
     serde_json::json!({

@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             Some((rule, id)) => {
                 element.insert(
                     "id".into(),
-                    WsId::new(module.id_prefix, id).to_string().into(),
+                    WsId::new(module.id_prefix, id).to_wire().into(),
                 );
                 let record = update::apply(
                     &ctx,
@@ -148,7 +148,7 @@ fn find_match(
             many => {
                 let ids: Vec<String> = many
                     .iter()
-                    .map(|id| WsId::new(module.id_prefix, *id).to_string())
+                    .map(|id| WsId::new(module.id_prefix, *id).to_wire())
                     .collect();
                 return Err(WsError::AmbiguousMatch(format!(
                     "{} {} records match on {}: {}",

@@ -23,7 +23,7 @@ pub fn row_to_wire(
     id: i64,
 ) -> Result<Value, WsError> {
     let row = rows::load(conn, module, id)?.ok_or_else(WsError::denied)?;
-    let ws = WsId::new(module.id_prefix, id).to_string();
+    let ws = WsId::new(module.id_prefix, id).to_wire();
     let mut out = Map::new();
     match module.id_column.as_deref() {
         Some("id") => {
@@ -72,7 +72,7 @@ pub(super) fn reference_prefix(
             Keying::OwnWithDelete | Keying::Own => rows::exists(conn, m, id)?,
         };
         if found {
-            return Ok(Some(WsId::new(m.id_prefix, id).to_string()));
+            return Ok(Some(WsId::new(m.id_prefix, id).to_wire()));
         }
     }
     Ok(None)
@@ -91,7 +91,7 @@ fn user_ws(registry: &Registry, id: i64) -> String {
     if id == 0 {
         return String::new();
     }
-    WsId::new(registry.module(USERS).expect("Users").id_prefix, id).to_string()
+    WsId::new(registry.module(USERS).expect("Users").id_prefix, id).to_wire()
 }
 
 /// A record on the wire (§5.1): every value a string, fields in module
@@ -109,14 +109,14 @@ pub fn to_wire(
     let mut next_column = 0;
     for f in module.record_fields() {
         let value = match (f.system, f.kind) {
-            (Some(SystemField::Createdtime), _) => rec.created_time.clone(),
-            (Some(SystemField::Modifiedtime), _) => rec.modified_time.clone(),
+            (Some(SystemField::Createdtime), _) => std::mem::take(&mut rec.created_time),
+            (Some(SystemField::Modifiedtime), _) => std::mem::take(&mut rec.modified_time),
             (Some(SystemField::Modifiedby), _) => user_ws(registry, rec.modified_by),
             (Some(SystemField::Creator), _) => user_ws(registry, rec.creator),
-            (Some(SystemField::Source), _) => rec.source.clone(),
+            (Some(SystemField::Source), _) => std::mem::take(&mut rec.source),
             (None, FieldType::Owner) => rec
                 .owner_prefix
-                .map(|prefix| WsId::new(prefix, rec.owner).to_string())
+                .map(|prefix| WsId::new(prefix, rec.owner).to_wire())
                 .unwrap_or_default(),
             (None, kind) => {
                 // Taken, not cloned: the stored record is used up here.
@@ -146,7 +146,7 @@ pub fn to_wire(
         };
         out.push_field(value);
     }
-    out.push_tail("id", WsId::new(module.id_prefix, rec.id).to_string().into());
+    out.push_tail("id", WsId::new(module.id_prefix, rec.id).to_wire().into());
     // Only for modules with a file or image field, and only with files (§5.1).
     if module
         .fields
