@@ -163,11 +163,13 @@ pub fn plan<'r>(
     if let Some(filter) = &q.filter {
         conditions.push(condition(module, access, filter, true, &mut params)?);
     }
-    let where_sql = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
+    // Built with pushes, not format!: five format! calls were ~3.7k of a
+    // query's ~100k instructions (callgrind).
+    let mut where_sql = String::with_capacity(64);
+    for (i, c) in conditions.iter().enumerate() {
+        where_sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+        where_sql.push_str(c);
+    }
     let id = id_order(module, q.filter.as_ref());
     if q.columns == Columns::Count {
         return Ok(Plan {
@@ -178,17 +180,21 @@ pub fn plan<'r>(
             columns,
         });
     }
-    let mut order = Vec::new();
+    let mut sql = String::with_capacity(64 + from.len() + where_sql.len());
+    for part in ["SELECT ", &id, " FROM ", &from, &where_sql, " ORDER BY "] {
+        sql.push_str(part);
+    }
     for (name, dir) in &q.order {
         let field = where_field(module, access, name)?;
-        let dir = if *dir == Some(Direction::Desc) {
-            "DESC"
+        sql.push_str(&order_key(module, field));
+        sql.push_str(if *dir == Some(Direction::Desc) {
+            " DESC, "
         } else {
-            "ASC"
-        };
-        order.push(format!("{} {dir}", order_key(module, field)));
+            " ASC, "
+        });
     }
-    order.push(format!("{id} ASC"));
+    sql.push_str(&id);
+    sql.push_str(" ASC LIMIT ? OFFSET ?");
     let limit = q
         .limit
         .map(|l| (l.offset.unwrap_or(0), l.count.min(max_rows)))
@@ -197,10 +203,7 @@ pub fn plan<'r>(
     params.push(Sql::Integer(limit.0.min(i64::MAX as u64) as i64));
     Ok(Plan {
         module,
-        sql: format!(
-            "SELECT {id} FROM {from}{where_sql} ORDER BY {} LIMIT ? OFFSET ?",
-            order.join(", ")
-        ),
+        sql,
         params,
         count: false,
         columns,
