@@ -7,9 +7,24 @@ pub mod oauth;
 pub mod session;
 pub mod throttle;
 
-/// The authenticated user a request runs as.
+/// The authenticated user a request runs as: a shared [`Identity`], so
+/// that handing it to an operation's parameters (every operation does) is
+/// a count, not four strings copied and freed (~1k instructions a request,
+/// callgrind).
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Caller(std::sync::Arc<Identity>);
+
+impl std::ops::Deref for Caller {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
+/// Who a [`Caller`] is.
+#[derive(Debug)]
+pub struct Identity {
     /// The user's object id.
     pub user_id: i64,
     /// The user's webservice id, e.g. `19x1`.
@@ -39,7 +54,7 @@ impl Caller {
             .module(crate::store::users::USERS)
             .expect("the registry always has Users")
             .id_prefix;
-        Caller {
+        Caller(std::sync::Arc::new(Identity {
             access,
             user_id: user.id,
             ws_id: crate::registry::WsId::new(prefix, user.id).to_wire(),
@@ -47,7 +62,7 @@ impl Caller {
             is_admin: user.is_admin,
             date_format: user.date_format,
             session,
-        }
+        }))
     }
 }
 
