@@ -196,7 +196,6 @@ struct Line {
 
 impl Line {
     fn format(&mut self, event: &Event<'_>) {
-        use std::fmt::Write as _;
         let metadata = event.metadata();
         let mut visitor = Fields {
             out: &mut self.fields,
@@ -219,15 +218,25 @@ impl Line {
                 .format("%Y-%m-%dT%H:%M:%S")
                 .to_string();
         }
+        // Pushed piece by piece: one writeln! of five arguments was a
+        // third of a request line's cost (callgrind).
         self.text.clear();
-        let _ = writeln!(
-            self.text,
-            "{}.{:06}Z {} {target}: {}",
-            self.stamp,
-            now.subsec_micros(),
-            level_text(metadata.level()),
-            self.fields
-        );
+        self.text.push_str(&self.stamp);
+        self.text.push('.');
+        let micros = now.subsec_micros();
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(micros);
+        for _ in digits.len()..6 {
+            self.text.push('0');
+        }
+        self.text.push_str(digits);
+        self.text.push_str("Z ");
+        self.text.push_str(level_text(metadata.level()));
+        self.text.push(' ');
+        self.text.push_str(target);
+        self.text.push_str(": ");
+        self.text.push_str(&self.fields);
+        self.text.push('\n');
     }
 }
 
@@ -274,21 +283,31 @@ impl Visit for Fields<'_> {
             self.separate(field);
             self.out.push_str(value);
         } else if self.separate(field) {
-            let _ = write!(self.out, "{value:?}");
+            // Quoted as Debug quotes it; printable ASCII without quotes or
+            // backslashes (an operation, a module, an address) needs no
+            // escape, and Debug's walk a character at a time is skipped.
+            if value
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            {
+                self.out.push('"');
+                self.out.push_str(value);
+                self.out.push('"');
+            } else {
+                let _ = write!(self.out, "{value:?}");
+            }
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        use std::fmt::Write as _;
         if self.separate(field) {
-            let _ = write!(self.out, "{value}");
+            self.out.push_str(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        use std::fmt::Write as _;
         if self.separate(field) {
-            let _ = write!(self.out, "{value}");
+            self.out.push_str(itoa::Buffer::new().format(value));
         }
     }
 
@@ -334,6 +353,8 @@ mod tests {
             tracing::info!(
                 operation = %"retrieve",
                 user = "ad\"min",
+                peer = "127.0.0.1",
+                name = "Müller\n",
                 elapsed_ms = 3u64,
                 ok = true,
                 "request"
@@ -352,7 +373,7 @@ mod tests {
         );
         assert_eq!(
             rest,
-            r#" INFO stripes::logging::tests: request operation=retrieve user="ad\"min" elapsed_ms=3 ok=true"#
+            r#" INFO stripes::logging::tests: request operation=retrieve user="ad\"min" peer="127.0.0.1" name="Müller\n" elapsed_ms=3 ok=true"#
         );
         assert!(
             lines[1].ends_with("  WARN elsewhere: odd 7 delta=-2"),
