@@ -49,8 +49,12 @@ impl WsId {
 }
 
 impl fmt::Display for WsId {
+    /// Writes the digits straight into the formatter: `format!`/`to_string`
+    /// callers (error messages) need no intermediate `String`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_wire())
+        f.write_str(itoa::Buffer::new().format(self.prefix))?;
+        f.write_str("x")?;
+        f.write_str(itoa::Buffer::new().format(self.object))
     }
 }
 
