@@ -298,7 +298,7 @@ mod tests {
         );
         let mut r = WireRecord::with_fields(names.clone());
         for v in ["https://a.b/c", "Müller \"&\" Söhne", "hidden", "x"] {
-            r.push_field(v.into());
+            r.push_field(v);
         }
         r.hide("secret");
         r.push_tail("id", json!("11x7"));
@@ -318,7 +318,7 @@ mod tests {
         // The first field hidden: no comma ahead of the next one.
         let mut r = WireRecord::with_fields(names.clone());
         for v in ["https://a.b/c", "Acme", "s", "x"] {
-            r.push_field(v.into());
+            r.push_field(v);
         }
         r.hide("website");
         assert_eq!(
@@ -328,7 +328,7 @@ mod tests {
         // Only a tail.
         let mut r = WireRecord::with_fields(names.clone());
         for f in ["website", "accountname", "secret", "we/ird"] {
-            r.push_field(f.into());
+            r.push_field(f);
             r.hide(f);
         }
         r.push_tail("id", json!("11x7"));

@@ -143,7 +143,7 @@ fn project_record(full: WireRecord, selected: Option<&Arc<FieldNames>>) -> WireR
     };
     let mut out = WireRecord::with_fields(selected.clone());
     for c in selected.names() {
-        out.push_field(full.get(c).unwrap_or_default().to_string());
+        out.push_field(full.get(c).unwrap_or_default());
     }
     out.push_tail("id", full.get("id").unwrap_or_default().into());
     out

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::tables::{sql_text, stored_columns, table, unconverted};
+use super::tables::{stored_columns, table, unconverted};
 use crate::registry::{FieldType, ModuleDef, Registry, SystemField};
 
 /// A stored record, as raw column values.
@@ -41,33 +41,101 @@ pub struct StoredRecord {
 /// SipHash: field names are not attacker-chosen keys.
 pub type Values = HashMap<String, Option<String>, foldhash::fast::FixedState>;
 
+/// Where a value lies in a record's text: its byte range. `u32`: SQLite
+/// holds no value past 1 GB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The value in `text`, the text the span was made for.
+    pub fn of(self, text: &str) -> &str {
+        &text[self.start as usize..self.end as usize]
+    }
+
+    /// Appends `value` to `text` and says where it went.
+    pub fn append(text: &mut String, value: &str) -> Span {
+        Span::written(text, |t| t.push_str(value))
+    }
+
+    /// Lets `write` append to `text` and says where what it wrote went.
+    pub fn written(text: &mut String, write: impl FnOnce(&mut String)) -> Span {
+        let start = text.len() as u32;
+        write(text);
+        Span {
+            start,
+            end: text.len() as u32,
+        }
+    }
+}
+
 /// A loaded record's module-table columns, in field order, with the names
 /// shared by every record its module loads. A map keyed by a copy of each
 /// name cost a retrieve ~25k of its ~200k instructions to fill and empty
 /// again (callgrind); the answer walks the fields in this same order, so it
-/// takes each value by position.
+/// takes each value by position. The values lie in one string: a `String`
+/// a column was an allocation and a free each, ~36 of each a retrieve.
 #[derive(Debug, Clone)]
 pub struct Columns {
     names: Arc<[String]>,
-    values: Vec<Option<String>>,
+    /// Every value, one after another.
+    text: String,
+    /// Each column's value in `text`; `None` for NULL (or taken).
+    spans: Vec<Option<Span>>,
 }
 
 impl Columns {
-    /// Moves column `name`'s value out, looking first at position `*next`
-    /// (where a walk in field order finds it) and leaving `*next` after it.
-    pub fn take_in_order(&mut self, name: &str, next: &mut usize) -> Option<String> {
+    /// No values yet for columns `names`, room for `bytes` of them.
+    fn with_capacity(names: Arc<[String]>, bytes: usize) -> Self {
+        Columns {
+            spans: Vec::with_capacity(names.len()),
+            names,
+            text: String::with_capacity(bytes),
+        }
+    }
+
+    /// The next column's value as SQLite holds it (the text `sql_text`
+    /// would make of it).
+    fn push_sql(&mut self, value: rusqlite::types::ValueRef<'_>) {
+        use rusqlite::types::ValueRef as Sql;
+        use std::fmt::Write;
+        let text = &mut self.text;
+        let span = match value {
+            Sql::Null => None,
+            Sql::Integer(i) => Some(Span::append(text, itoa::Buffer::new().format(i))),
+            Sql::Real(f) => Some(Span::written(text, |t| {
+                let _ = write!(t, "{f}");
+            })),
+            Sql::Text(b) | Sql::Blob(b) => Some(Span::append(text, &String::from_utf8_lossy(b))),
+        };
+        self.spans.push(span);
+    }
+
+    /// Column `name`'s place in the text, taken out (the column reads as
+    /// NULL after), looking first at position `*next` (where a walk in
+    /// field order finds it) and leaving `*next` after it.
+    pub fn take_in_order(&mut self, name: &str, next: &mut usize) -> Option<Span> {
         let i = match self.names.get(*next) {
             Some(n) if n == name => *next,
             _ => self.position(name)?,
         };
         *next = i + 1;
-        self.values[i].take()
+        self.spans[i].take()
+    }
+
+    /// Moves the text out, every span still pointing into it: a record's
+    /// answer is built on its stored text (`to_wire`), copying no value
+    /// it shows unchanged.
+    pub fn take_text(&mut self) -> String {
+        std::mem::take(&mut self.text)
     }
 
     /// Sets column `name` (no-op when the module has no such column).
     pub fn set(&mut self, name: &str, value: Option<String>) {
         if let Some(i) = self.position(name) {
-            self.values[i] = value;
+            self.spans[i] = value.map(|v| Span::append(&mut self.text, &v));
         }
     }
 
@@ -91,7 +159,7 @@ impl FieldValues for Values {
 
 impl FieldValues for Columns {
     fn value(&self, name: &str) -> Option<&str> {
-        self.values[self.position(name)?].as_deref()
+        Some(self.spans[self.position(name)?]?.of(&self.text))
     }
 }
 
@@ -185,10 +253,11 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
     // Sized up front: collecting through `Result` grew the vector five
     // times, and past 1 KiB a growth takes the malloc arena's lock, which
     // the two HTTP workers queued on: half the server's futex calls under a
-    // retrieve load (28.9k → 14.2k for 20,000 retrieves, perf).
-    let mut values = Vec::with_capacity(columns.len());
+    // retrieve load (28.9k → 14.2k for 20,000 retrieves, perf). The text's
+    // room also holds what the answer adds to it (times, ids: `to_wire`).
+    let mut values = Columns::with_capacity(Arc::clone(columns), 24 * columns.len() + 128);
     for i in 0..columns.len() {
-        values.push(sql_text(r.get(8 + i)?));
+        values.push_sql(r.get_ref(8 + i)?);
     }
     let owner_prefix = r.get(8 + columns.len())?;
     // Only the one-record statement has the column; a page does not ask.
@@ -207,10 +276,7 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
         label: r.get(7)?,
         owner_prefix,
         has_external_ids,
-        values: Columns {
-            names: Arc::clone(columns),
-            values,
-        },
+        values,
     })
 }
 
@@ -535,20 +601,29 @@ mod tests {
     use super::*;
 
     fn columns(pairs: &[(&str, Option<&str>)]) -> Columns {
-        Columns {
-            names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
-            values: pairs.iter().map(|(_, v)| v.map(str::to_string)).collect(),
+        let names = pairs.iter().map(|(n, _)| n.to_string()).collect();
+        let mut c = Columns::with_capacity(names, 0);
+        for (_, v) in pairs {
+            c.push_sql(match v {
+                Some(v) => rusqlite::types::ValueRef::Text(v.as_bytes()),
+                None => rusqlite::types::ValueRef::Null,
+            });
         }
+        c
     }
 
     #[test]
     fn columns_are_taken_by_position_and_found_by_name_out_of_order() {
         let mut c = columns(&[("a", Some("1")), ("b", None), ("c", Some("3"))]);
         let mut next = 0;
-        assert_eq!(c.take_in_order("a", &mut next).as_deref(), Some("1"));
+        let taken = |c: &mut Columns, name, next: &mut usize| {
+            let span = c.take_in_order(name, next)?;
+            Some(span.of(&c.text).to_string())
+        };
+        assert_eq!(taken(&mut c, "a", &mut next).as_deref(), Some("1"));
         assert_eq!(next, 1);
         // Out of order: found by name, and the walk goes on after it.
-        assert_eq!(c.take_in_order("c", &mut next).as_deref(), Some("3"));
+        assert_eq!(taken(&mut c, "c", &mut next).as_deref(), Some("3"));
         assert_eq!(next, 3);
         assert_eq!(c.take_in_order("b", &mut next), None);
         assert_eq!(c.take_in_order("nowhere", &mut next), None);
@@ -559,6 +634,30 @@ mod tests {
         c.set("nowhere", Some("x".into()));
         assert_eq!(c.value("b"), Some("2"));
         assert_eq!(c.value("nowhere"), None);
+    }
+
+    #[test]
+    fn stored_values_read_as_the_text_sql_text_makes_of_them() {
+        use rusqlite::types::{Value, ValueRef};
+        let names: Arc<[String]> = ["i", "r", "n", "t", "b"].map(String::from).into();
+        let sql = [
+            Value::Integer(-42),
+            Value::Real(1.5),
+            Value::Null,
+            Value::Text("Müller".into()),
+            Value::Blob(vec![b'a', 0xff]),
+        ];
+        let mut c = Columns::with_capacity(Arc::clone(&names), 0);
+        for v in &sql {
+            c.push_sql(ValueRef::from(v));
+        }
+        for (name, v) in names.iter().zip(sql) {
+            let sql_text = crate::store::tables::sql_text(v);
+            assert_eq!(c.value(name), sql_text.as_deref(), "{name}");
+        }
+        assert_eq!(c.value("b"), Some("a\u{fffd}"));
+        c.set("n", Some("now".into()));
+        assert_eq!((c.value("n"), c.value("t")), (Some("now"), Some("Müller")));
     }
 
     #[test]

@@ -87,11 +87,28 @@ fn decimal(text: &str, scale: usize) -> String {
     format!("{int}.{frac:0<scale$}")
 }
 
-fn user_ws(registry: &Registry, id: i64) -> String {
-    if id == 0 {
-        return String::new();
+/// Whether [`decimal`] would change `text`.
+fn needs_padding(text: &str, scale: usize) -> bool {
+    text.split_once('.').map_or(0, |(_, frac)| frac.len()) < scale
+}
+
+/// User `id`'s webservice id as the next field; empty for none (0).
+fn push_user(out: &mut WireRecord, registry: &Registry, id: i64) {
+    match id {
+        0 => out.push_field(""),
+        id => push_ws_id(
+            out,
+            WsId::new(registry.module(USERS).expect("Users").id_prefix, id),
+        ),
     }
-    WsId::new(registry.module(USERS).expect("Users").id_prefix, id).to_wire()
+}
+
+/// `id` as the next field, its digits written straight onto the record.
+fn push_ws_id(out: &mut WireRecord, id: WsId) {
+    out.push_field_with(|text| {
+        use std::fmt::Write;
+        let _ = write!(text, "{id}");
+    });
 }
 
 /// A record on the wire (§5.1): every value a string, fields in module
@@ -103,48 +120,55 @@ pub fn to_wire(
     mut rec: StoredRecord,
     with_label: bool,
 ) -> Result<WireRecord, WsError> {
-    let mut out = WireRecord::with_fields(module.record_field_names());
+    // Built on the stored text: a value shown as stored stays where the
+    // load put it.
+    let mut out = WireRecord::over_text(module.record_field_names(), rec.values.take_text());
     // The stored columns come in field order: each is found where the
     // previous one ended.
     let mut next_column = 0;
     for f in module.record_fields() {
-        let value = match (f.system, f.kind) {
-            (Some(SystemField::Createdtime), _) => std::mem::take(&mut rec.created_time),
-            (Some(SystemField::Modifiedtime), _) => std::mem::take(&mut rec.modified_time),
-            (Some(SystemField::Modifiedby), _) => user_ws(registry, rec.modified_by),
-            (Some(SystemField::Creator), _) => user_ws(registry, rec.creator),
-            (Some(SystemField::Source), _) => std::mem::take(&mut rec.source),
-            (None, FieldType::Owner) => rec
-                .owner_prefix
-                .map(|prefix| WsId::new(prefix, rec.owner).to_wire())
-                .unwrap_or_default(),
+        match (f.system, f.kind) {
+            (Some(SystemField::Createdtime), _) => out.push_field(&rec.created_time),
+            (Some(SystemField::Modifiedtime), _) => out.push_field(&rec.modified_time),
+            (Some(SystemField::Modifiedby), _) => push_user(&mut out, registry, rec.modified_by),
+            (Some(SystemField::Creator), _) => push_user(&mut out, registry, rec.creator),
+            (Some(SystemField::Source), _) => out.push_field(&rec.source),
+            (None, FieldType::Owner) => match rec.owner_prefix {
+                Some(prefix) => push_ws_id(&mut out, WsId::new(prefix, rec.owner)),
+                None => out.push_field(""),
+            },
             (None, kind) => {
-                // Taken, not cloned: the stored record is used up here.
                 let stored = rec.values.take_in_order(&f.name, &mut next_column);
-                match kind {
-                    FieldType::Reference => {
-                        let id = stored.and_then(|s| s.parse::<i64>().ok());
-                        match id {
+                match (kind, stored) {
+                    (FieldType::Reference, stored) => {
+                        let id = stored.and_then(|s| out.text_at(s).parse::<i64>().ok());
+                        let target = match id {
                             Some(id) => reference_prefix(
                                 conn,
                                 registry,
                                 f.refers_to.as_deref().unwrap_or_default(),
                                 id,
-                            )?
-                            .unwrap_or_default(),
-                            None => String::new(),
+                            )?,
+                            None => None,
+                        };
+                        out.push_field(target.as_deref().unwrap_or_default());
+                    }
+                    (FieldType::Boolean | FieldType::Integer, None) => out.push_field("0"),
+                    (FieldType::Double | FieldType::Decimal | FieldType::Currency, stored) => {
+                        let scale = f.scale.unwrap_or(8);
+                        match stored {
+                            Some(s) if !needs_padding(out.text_at(s), scale) => out.push_span(s),
+                            stored => {
+                                let text = decimal(stored.map_or("0", |s| out.text_at(s)), scale);
+                                out.push_field(&text);
+                            }
                         }
                     }
-                    FieldType::Boolean => stored.unwrap_or_else(|| "0".into()),
-                    FieldType::Integer => stored.unwrap_or_else(|| "0".into()),
-                    FieldType::Double | FieldType::Decimal | FieldType::Currency => {
-                        decimal(&stored.unwrap_or_else(|| "0".into()), f.scale.unwrap_or(8))
-                    }
-                    _ => stored.unwrap_or_default(),
+                    (_, Some(s)) => out.push_span(s),
+                    (_, None) => out.push_field(""),
                 }
             }
-        };
-        out.push_field(value);
+        }
     }
     out.push_tail("id", WsId::new(module.id_prefix, rec.id).to_wire().into());
     // Only for modules with a file or image field, and only with files (§5.1).

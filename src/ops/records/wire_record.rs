@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::store::records::Span;
+
 /// The field names every record of a module (or of a query's select list)
 /// shares, each also as the JSON member's start `,"name":` that the
 /// envelope copies ahead of its value: checking and quoting each name anew
@@ -50,13 +52,19 @@ fn member(name: &str) -> Option<String> {
 }
 
 /// A record's fields in module order, then what comes after them (`id`,
-/// `imageattachmentids`, `label`, `external_ids`, `LineItems`).
-#[derive(Debug, Clone, PartialEq)]
+/// `imageattachmentids`, `label`, `external_ids`, `LineItems`). The values
+/// lie in one string, most of them where the record's load put them (see
+/// [`WireRecord::over_text`]): a `String` a value was an allocation and a
+/// free each, ~36 of each a retrieve.
+#[derive(Debug, Clone)]
 pub struct WireRecord {
     /// The names of the module's record fields, in order.
     names: Arc<FieldNames>,
-    /// One value a name; `None` for a field the caller may not see.
-    values: Vec<Option<String>>,
+    /// The values, one after another (and text they no longer use).
+    text: String,
+    /// One value a name, in `text`; `None` for a field the caller may not
+    /// see.
+    spans: Vec<Option<Span>>,
     /// The keys after the fields, in the order they were added.
     tail: Vec<(&'static str, Value)>,
 }
@@ -64,20 +72,46 @@ pub struct WireRecord {
 impl WireRecord {
     /// An empty record of the fields `names`, values to be pushed in order.
     pub fn with_fields(names: Arc<FieldNames>) -> Self {
+        let room = 16 * names.names.len();
+        Self::over_text(names, String::with_capacity(room))
+    }
+
+    /// An empty record of the fields `names` whose values may already lie
+    /// in `text` ([`WireRecord::push_span`]): a loaded record's text.
+    pub fn over_text(names: Arc<FieldNames>, text: String) -> Self {
         WireRecord {
-            values: Vec::with_capacity(names.names.len()),
+            spans: Vec::with_capacity(names.names.len()),
             names,
+            text,
             tail: Vec::new(),
         }
     }
 
     /// The next field's value.
-    pub fn push_field(&mut self, value: String) {
+    pub fn push_field(&mut self, value: &str) {
+        let span = Span::append(&mut self.text, value);
+        self.push_span(span);
+    }
+
+    /// The next field's value, written by `write` onto the record's text.
+    pub fn push_field_with(&mut self, write: impl FnOnce(&mut String)) {
+        let span = Span::written(&mut self.text, write);
+        self.push_span(span);
+    }
+
+    /// The next field's value, already at `span` of the text the record
+    /// was made over.
+    pub fn push_span(&mut self, span: Span) {
         debug_assert!(
-            self.values.len() < self.names.names.len(),
+            self.spans.len() < self.names.names.len(),
             "more values than fields"
         );
-        self.values.push(Some(value));
+        self.spans.push(Some(span));
+    }
+
+    /// The text at `span` of the text the record was made over.
+    pub fn text_at(&self, span: Span) -> &str {
+        span.of(&self.text)
     }
 
     /// Adds `key` after the fields (and after the keys added before it).
@@ -88,7 +122,7 @@ impl WireRecord {
     /// Leaves field `name` out of the record.
     pub fn hide(&mut self, name: &str) {
         if let Some(i) = self.names.position(name) {
-            self.values[i] = None;
+            self.spans[i] = None;
         }
     }
 
@@ -103,7 +137,7 @@ impl WireRecord {
     /// The value of `key`, a field or a key of the tail.
     pub fn get(&self, key: &str) -> Option<&str> {
         match self.names.position(key) {
-            Some(i) => self.values.get(i)?.as_deref(),
+            Some(i) => Some(self.spans.get(i).copied()??.of(&self.text)),
             None => self
                 .tail
                 .iter()
@@ -120,8 +154,16 @@ impl WireRecord {
             .names
             .iter()
             .zip(names.members.iter())
-            .zip(&self.values)
-            .filter_map(|((n, m), v)| Some((n.as_str(), m.as_deref(), v.as_deref()?)))
+            .zip(self.values())
+            .filter_map(|((n, m), v)| Some((n.as_str(), m.as_deref(), v?)))
+    }
+
+    /// Each field's value, `None` when hidden (or not pushed).
+    fn values(&self) -> impl Iterator<Item = Option<&str>> {
+        let pushed = self.spans.iter().map(|s| Some(s.as_ref()?.of(&self.text)));
+        pushed
+            .chain(std::iter::repeat(None))
+            .take(self.names.names.len())
     }
 
     /// The keys after the fields, in order, with their values.
@@ -133,15 +175,23 @@ impl WireRecord {
     /// JSON (sync, batches) or that change it further.
     pub fn into_value(self) -> Value {
         let mut out = Map::with_capacity(self.names.names.len() + self.tail.len());
-        for (name, value) in self.names.names.iter().zip(self.values) {
+        for (name, value) in self.names.names.iter().zip(self.values()) {
             if let Some(value) = value {
-                out.insert(name.clone(), Value::String(value));
+                out.insert(name.clone(), Value::String(value.to_string()));
             }
         }
         for (key, value) in self.tail {
             out.insert(key.to_string(), value);
         }
         Value::Object(out)
+    }
+}
+
+/// Equal when they show the same values under the same names, wherever
+/// those lie in their texts.
+impl PartialEq for WireRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.names == other.names && self.values().eq(other.values()) && self.tail == other.tail
     }
 }
 
@@ -164,7 +214,7 @@ mod tests {
         );
         let mut r = WireRecord::with_fields(names);
         for v in ["Acme", "acme.example", "Banking"] {
-            r.push_field(v.into());
+            r.push_field(v);
         }
         r.push_tail("id", json!("11x1"));
         r.push_tail("label", json!("Acme"));
