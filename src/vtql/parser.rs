@@ -10,7 +10,7 @@ pub const MAX_DEPTH: usize = 32;
 
 /// The parser's position in the token list.
 pub struct Parser<'q> {
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'q>>,
     pos: usize,
     depth: usize,
     query: &'q str,
@@ -18,7 +18,7 @@ pub struct Parser<'q> {
 
 impl<'q> Parser<'q> {
     /// A parser over `tokens` of `query`.
-    pub fn new(query: &'q str, tokens: Vec<Token>) -> Self {
+    pub fn new(query: &'q str, tokens: Vec<Token<'q>>) -> Self {
         Parser {
             tokens,
             pos: 0,
@@ -27,7 +27,7 @@ impl<'q> Parser<'q> {
         }
     }
 
-    fn peek(&self) -> Option<&Tok> {
+    fn peek(&self) -> Option<&Tok<'q>> {
         self.tokens.get(self.pos).map(|t| &t.tok)
     }
 
@@ -42,7 +42,7 @@ impl<'q> Parser<'q> {
     }
 
     /// Consumes `tok` if it comes next.
-    fn next_sym(&mut self, tok: &Tok) -> bool {
+    fn next_sym(&mut self, tok: &Tok<'_>) -> bool {
         if self.peek() == Some(tok) {
             self.pos += 1;
             true
@@ -59,7 +59,7 @@ impl<'q> Parser<'q> {
         }
     }
 
-    fn expect_sym(&mut self, tok: Tok, name: &str) -> Result<(), VtqlError> {
+    fn expect_sym(&mut self, tok: Tok<'_>, name: &str) -> Result<(), VtqlError> {
         if self.next_sym(&tok) {
             Ok(())
         } else {
@@ -71,7 +71,7 @@ impl<'q> Parser<'q> {
     fn next_ident(&mut self, name: &str) -> Result<String, VtqlError> {
         match self.peek() {
             Some(Tok::Word(w)) if !is_number(w) && !w.contains('.') => {
-                let w = w.clone();
+                let w = w.to_string();
                 self.pos += 1;
                 Ok(w)
             }
@@ -283,19 +283,19 @@ impl<'q> Parser<'q> {
     fn parse_value(&mut self) -> Result<Literal, VtqlError> {
         match self.peek() {
             Some(Tok::Str(s)) => {
-                let s = s.clone();
+                let s = s.to_string();
                 self.pos += 1;
                 Ok(Literal::Text(s))
             }
             Some(Tok::Word(w)) if is_number(w) => {
-                let w = w.clone();
+                let w = w.to_string();
                 self.pos += 1;
                 Ok(Literal::Number(w))
             }
             // vtiger reads `12x5` unquoted as a value: ids and references
             // may be written without quotes (spec §8.3).
             Some(Tok::Word(w)) if is_webservice_id(w) => {
-                let w = w.clone();
+                let w = w.to_string();
                 self.pos += 1;
                 Ok(Literal::Text(w))
             }
@@ -339,16 +339,16 @@ impl<'q> Parser<'q> {
     }
 }
 
-fn token_text(query: &str, t: &Token) -> String {
+fn token_text(query: &str, t: &Token<'_>) -> String {
     match &t.tok {
-        Tok::Word(w) => w.clone(),
+        Tok::Word(w) => w.to_string(),
         Tok::Str(s) => format!("'{}'", s.replace('\'', "''")),
         // Symbols are ASCII, one or two bytes long.
         sym => query[t.at..t.at + symbol_len(sym)].to_string(),
     }
 }
 
-fn symbol_len(t: &Tok) -> usize {
+fn symbol_len(t: &Tok<'_>) -> usize {
     match t {
         Tok::Ne | Tok::Le | Tok::Ge => 2,
         _ => 1,
@@ -356,7 +356,7 @@ fn symbol_len(t: &Tok) -> usize {
 }
 
 /// The grammar's name for a token, as vtiger's error messages use them.
-fn token_name(t: &Tok) -> &'static str {
+fn token_name(t: &Tok<'_>) -> &'static str {
     match t {
         Tok::Word(w) => match w.to_ascii_lowercase().as_str() {
             "select" => "SELECT",
