@@ -194,8 +194,10 @@ pub struct LoadSql {
     columns: Arc<[String]>,
     /// Without its condition on ids.
     select: String,
-    /// One record, id `?1`.
+    /// One record, id `?1`, and whether it has external ids.
     by_id: String,
+    /// One record of a page, id `?1`: a page shows no external ids.
+    one_of_page: String,
 }
 
 /// The view a module's live records are read through (`tables::view`):
@@ -242,6 +244,7 @@ fn load_sql(module: &ModuleDef) -> &LoadSql {
         LoadSql {
             columns,
             select: format!("SELECT * FROM {view} WHERE k0"),
+            one_of_page: format!("SELECT * FROM {view} WHERE k0 = ?1"),
             by_id: format!(
                 "SELECT *, EXISTS (SELECT 1 FROM external_ids x WHERE x.crmid = k0) FROM {view} WHERE k0 = ?1"
             ),
@@ -321,9 +324,17 @@ pub fn load_many(
 ) -> rusqlite::Result<Vec<StoredRecord>> {
     match ids {
         [] => return Ok(Vec::new()),
-        // One id (a query on a unique value): the retrieve's statement,
-        // whose text is built once, not an IN list formatted each time.
-        [id] => return Ok(load(conn, module, *id)?.into_iter().collect()),
+        // One id (a query on a unique value): a statement whose text is
+        // built once, not an IN list formatted each time, and without the
+        // retrieve's probe for external ids.
+        [id] => {
+            let load = load_sql(module);
+            return super::cached_row(conn, &load.one_of_page, params![id], |r| {
+                stored_record(r, &load.columns)
+            })
+            .optional()
+            .map(|found| found.into_iter().collect());
+        }
         _ => {}
     }
     let load = load_sql(module);

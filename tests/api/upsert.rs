@@ -87,6 +87,36 @@ fn records_without_external_ids_keep_vtigers_exact_shape() {
 }
 
 #[test]
+fn query_rows_keep_vtigers_shape_when_the_record_has_external_ids() {
+    let server = TestServer::spawn();
+    let admin = server.admin();
+    for name in ["Ext One", "Ext Two"] {
+        create_id(
+            &admin,
+            "Accounts",
+            json!({"accountname": name, "assigned_user_id": "19x1",
+                   "external_ids": {"erp": name}}),
+        );
+    }
+    // One row (its own statement) and a page of two (an IN list).
+    for (query, rows) in [
+        ("select * from Accounts where accountname = 'Ext One';", 1),
+        ("select * from Accounts where accountname like 'Ext%';", 2),
+    ] {
+        let answer = admin.get("query", &[("query", query)]).json();
+        let found = answer["result"].as_array().expect("rows");
+        assert_eq!(found.len(), rows, "{answer}");
+        for row in found {
+            assert!(row.get("external_ids").is_none(), "{row}");
+            assert_eq!(
+                row["accountname"].as_str().map(|n| n.starts_with("Ext")),
+                Some(true)
+            );
+        }
+    }
+}
+
+#[test]
 fn an_update_without_the_key_keeps_external_ids_and_null_removes_one() {
     let server = TestServer::spawn();
     let admin = server.admin();
