@@ -308,8 +308,19 @@ pub fn load(
     module: &ModuleDef,
     id: i64,
 ) -> rusqlite::Result<Option<StoredRecord>> {
+    load_one(conn, module, |sql| &sql.by_id, id)
+}
+
+/// Live record `id` of `module` through `statement`, one of its one-id
+/// statements.
+fn load_one(
+    conn: &Connection,
+    module: &ModuleDef,
+    statement: fn(&LoadSql) -> &String,
+    id: i64,
+) -> rusqlite::Result<Option<StoredRecord>> {
     let sql = load_sql(module);
-    super::cached_row(conn, &sql.by_id, params![id], |r| {
+    super::cached_row(conn, statement(sql), params![id], |r| {
         stored_record(r, &sql.columns)
     })
     .optional()
@@ -328,12 +339,8 @@ pub fn load_many(
         // built once, not an IN list formatted each time, and without the
         // retrieve's probe for external ids.
         [id] => {
-            let load = load_sql(module);
-            return super::cached_row(conn, &load.one_of_page, params![id], |r| {
-                stored_record(r, &load.columns)
-            })
-            .optional()
-            .map(|found| found.into_iter().collect());
+            let found = load_one(conn, module, |sql| &sql.one_of_page, *id)?;
+            return Ok(found.into_iter().collect());
         }
         _ => {}
     }
