@@ -271,6 +271,19 @@ pub struct Writer<'a> {
     pub creating: bool,
 }
 
+/// `element[name]`. A small element (a create of a few fields, a revise)
+/// is scanned: hashing the name of every field of the module to look it up
+/// (SipHash, ~240 instructions each, ~47 a create of Accounts) was ~11k
+/// instructions of a create's ~180k on the writer thread (callgrind).
+fn element_field<'e>(element: &'e Map<String, Value>, name: &str) -> Option<&'e Value> {
+    const SCANNED_UP_TO: usize = 8;
+    if element.len() <= SCANNED_UP_TO {
+        element.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        element.get(name)
+    }
+}
+
 /// Checks `element` in vtiger's order (references, then mandatory fields,
 /// then the owner) and turns it into a write. Unknown keys, read-only keys
 /// and fields the caller's profile hides or makes read-only are ignored:
@@ -288,7 +301,7 @@ pub fn read_element(
         client_settable(module, f) && writer.access.field(module, f) == FieldAccess::Writable
     };
     for f in module.fields.iter().filter(settable) {
-        let Some(raw) = element.get(&f.name) else {
+        let Some(raw) = element_field(element, &f.name) else {
             continue;
         };
         let text = as_text(raw);
@@ -477,7 +490,21 @@ pub fn now_pair() -> (i64, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::now_pair;
+    use super::{element_field, now_pair};
+    use serde_json::{json, Map, Value};
+
+    #[test]
+    fn an_element_field_is_found_alike_in_small_and_large_elements() {
+        for size in [1, 8, 9, 60] {
+            let element: Map<String, Value> =
+                (0..size).map(|i| (format!("f{i}"), json!(i))).collect();
+            for i in 0..size {
+                assert_eq!(element_field(&element, &format!("f{i}")), Some(&json!(i)));
+            }
+            assert_eq!(element_field(&element, "f"), None, "{size} fields");
+            assert_eq!(element_field(&element, &format!("f{size}")), None);
+        }
+    }
 
     #[test]
     fn the_time_text_always_names_the_second_it_comes_with() {
