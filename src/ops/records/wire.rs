@@ -87,6 +87,15 @@ fn decimal(text: &str, scale: usize) -> String {
     format!("{int}.{frac:0<scale$}")
 }
 
+/// Writes what [`decimal`] makes of `0`.
+fn write_zero(text: &mut String, scale: usize) {
+    text.push('0');
+    if scale > 0 {
+        text.push('.');
+        text.extend(std::iter::repeat_n('0', scale));
+    }
+}
+
 /// Whether [`decimal`] would change `text`.
 fn needs_padding(text: &str, scale: usize) -> bool {
     text.split_once('.').map_or(0, |(_, frac)| frac.len()) < scale
@@ -158,10 +167,13 @@ pub fn to_wire(
                         let scale = f.scale.unwrap_or(8);
                         match stored {
                             Some(s) if !needs_padding(out.text_at(s), scale) => out.push_span(s),
-                            stored => {
-                                let text = decimal(stored.map_or("0", |s| out.text_at(s)), scale);
+                            Some(s) => {
+                                let text = decimal(out.text_at(s), scale);
                                 out.push_field(&text);
                             }
+                            // An empty amount (most of them): its zeros
+                            // written in place, no text formatted apart.
+                            None => out.push_field_with(|text| write_zero(text, scale)),
                         }
                     }
                     (_, Some(s)) => out.push_span(s),
@@ -269,5 +281,18 @@ mod tests {
         assert_eq!(decimal("99999.50", 8), "99999.50000000");
         assert_eq!(decimal("10", 3), "10.000");
         assert_eq!(decimal("1.123456789", 8), "1.123456789");
+    }
+
+    #[test]
+    fn an_empty_amount_is_written_as_decimal_writes_zero() {
+        for scale in 0..=10 {
+            let mut text = String::from("before");
+            write_zero(&mut text, scale);
+            assert_eq!(
+                text,
+                format!("before{}", decimal("0", scale)),
+                "scale {scale}"
+            );
+        }
     }
 }
