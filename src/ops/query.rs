@@ -32,9 +32,14 @@ impl Params {
 /// The module name as vtiger finds it before parsing: the word after the
 /// first `FROM` (case-insensitive), up to whitespace or `;`.
 pub fn module_named(query: &str) -> Option<&str> {
-    let lower = query.to_ascii_lowercase();
+    // Compared in place: a lowercased copy of the query was an allocation
+    // and a pass over it at every query.
+    let bytes = query.as_bytes();
     let mut from = 0;
-    while let Some(i) = lower[from..].find("from") {
+    while let Some(i) = bytes[from..]
+        .windows(4)
+        .position(|w| w.eq_ignore_ascii_case(b"from"))
+    {
         let start = from + i + 4;
         let rest = &query[start..];
         let trimmed = rest.trim_start();
@@ -176,4 +181,24 @@ fn project(full: Value, columns: Option<&[String]>, id_column: Option<&str>) -> 
         }
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_named;
+
+    #[test]
+    fn the_module_is_the_word_after_the_first_free_standing_from() {
+        for (query, module) in [
+            ("SELECT * FROM Accounts;", Some("Accounts")),
+            ("select id fRoM\tLeads where x = 1;", Some("Leads")),
+            ("select fromage from Contacts;", Some("Contacts")),
+            ("select 'é' from  Potentials", Some("Potentials")),
+            ("select * fromAccounts;", None),
+            ("select * from ;", None),
+            ("select count(*)", None),
+        ] {
+            assert_eq!(module_named(query), module, "{query}");
+        }
+    }
 }
