@@ -496,15 +496,38 @@ pub fn update_in(
     }
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
-    tx.prepare_cached(
-        "UPDATE crmentity SET smownerid = ?1, modifiedby = ?2, modifiedtime = ?3, label = ?4 WHERE crmid = ?5",
-    )?
-    .execute(params![owner, user, now_text, label, id])?;
-    if owner != stored.owner {
+    let owner_moved = owner != stored.owner;
+    let mut stmt = tx.prepare_cached(entity_update_sql(owner_moved, label != stored.label))?;
+    // Each statement binds the leading ones it numbers.
+    let args: [&dyn rusqlite::ToSql; 5] = [&user, &now_text, &id, &owner, &label];
+    let numbered = stmt.parameter_count();
+    stmt.execute(rusqlite::params_from_iter(&args[..numbered]))?;
+    if owner_moved {
         // The old owner's feed must hear that the record left it.
         log_change(tx, id, module, "reassign", stored.owner, now)?;
     }
     log_change(tx, id, module, "update", owner, now)
+}
+
+/// The `crmentity` UPDATE of a write: `modifiedby` ?1, `modifiedtime` ?2
+/// of record ?3, and the owner ?4 and the label ?5 only when they change.
+/// SQLite updates an index when the SET names one of its columns, whatever
+/// the value, and most writes (a revise of one field) change neither: left
+/// out, `crmentity_owner` and `crmentity_label` are not touched.
+fn entity_update_sql(owner_moved: bool, label_changed: bool) -> &'static str {
+    match (owner_moved, label_changed) {
+        (false, false) => "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2 WHERE crmid = ?3",
+        (true, false) => {
+            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, smownerid = ?4 WHERE crmid = ?3"
+        }
+        (false, true) => {
+            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?5 WHERE crmid = ?3"
+        }
+        (true, true) => {
+            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, smownerid = ?4, label = ?5
+             WHERE crmid = ?3"
+        }
+    }
 }
 
 /// Gives every record of owner `from` to `to` (a group being deleted), as

@@ -918,3 +918,74 @@ fn concurrent_writers_lose_nothing() {
         "each create and revise logged its change"
     );
 }
+
+#[test]
+fn writes_keep_the_owner_and_label_indexes_in_step_with_the_record() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let created = ok(&create(
+        &a,
+        "Accounts",
+        &json!({"accountname": "Before", "assigned_user_id": "19x1"}),
+    ));
+    let id = created["id"].as_str().unwrap().to_string();
+    let crmid: i64 = id.split_once('x').unwrap().1.parse().unwrap();
+    // Found through each index, as the queries that use them find records.
+    let by_label = |label: &str| -> Vec<i64> {
+        let db = s.db();
+        let mut stmt = db
+            .prepare("SELECT crmid FROM crmentity INDEXED BY crmentity_label WHERE setype = 'Accounts' AND label = ?1")
+            .unwrap();
+        let found = stmt.query_map([label], |r| r.get(0)).unwrap();
+        found.collect::<Result<_, _>>().unwrap()
+    };
+    let by_owner = |owner: i64| -> Vec<i64> {
+        let db = s.db();
+        let mut stmt = db
+            .prepare("SELECT crmid FROM crmentity INDEXED BY crmentity_owner WHERE smownerid = ?1 AND crmid = ?2")
+            .unwrap();
+        let found = stmt.query_map([owner, crmid], |r| r.get(0)).unwrap();
+        found.collect::<Result<_, _>>().unwrap()
+    };
+    let revise = |element: Value| ok(&a.post("revise", &[("element", &element.to_string())]));
+
+    let kept = revise(json!({"id": id, "employees": "12"}));
+    assert_eq!(
+        (kept["label"].as_str(), kept["assigned_user_id"].as_str()),
+        (Some("Before"), Some("19x1"))
+    );
+    assert_eq!(
+        (by_label("Before"), by_owner(1)),
+        (vec![crmid], vec![crmid])
+    );
+
+    let renamed = revise(json!({"id": id, "accountname": "After"}));
+    assert_eq!(renamed["label"], "After");
+    assert_eq!(
+        (by_label("After"), by_label("Before")),
+        (vec![crmid], vec![])
+    );
+
+    let moved = revise(json!({"id": id, "assigned_user_id": "20x2"}));
+    assert_eq!(moved["assigned_user_id"], "20x2");
+    assert_eq!((by_owner(2), by_owner(1)), (vec![crmid], vec![]));
+
+    let both = revise(json!({"id": id, "accountname": "Last", "assigned_user_id": "19x1"}));
+    assert_eq!(
+        (both["label"].as_str(), both["assigned_user_id"].as_str()),
+        (Some("Last"), Some("19x1"))
+    );
+    assert_eq!(
+        (by_label("Last"), by_owner(1), by_owner(2)),
+        (vec![crmid], vec![crmid], vec![])
+    );
+    let modified: i64 = s
+        .db()
+        .query_row(
+            "SELECT modifiedby FROM crmentity WHERE crmid = ?1",
+            [crmid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(modified, 1, "every write sets who modified it");
+}
