@@ -10,8 +10,9 @@
 //! profiling one path. `LOAD_SERVER_LOG=FILE` keeps the server's log (a
 //! line a request, with its time in the server) to set beside
 //! `LOAD_WALK_PAGES=1`'s list of pages.
-//! Prints requests/s, its ratio to the bare handler, p50/p99 latency, and
-//! the server's peak RSS; then one client walks the whole sync feed and
+//! Prints requests/s, its ratio to the bare handler, p50/p99 latency, the
+//! CPU time a request of the server, of the load generator and of the bare
+//! handler beside it, and the server's peak RSS; then one client walks the whole sync feed and
 //! prints its first and slowest page (each page's time the fastest of
 //! three fetches of it, and the first fetches' slowest beside it). Each scenario runs in five stretches,
 //! each right after as many requests to the bare handler, and its ratio is
@@ -282,6 +283,30 @@ fn cpu_time(pid: u32) -> Duration {
         .map(|f| f.parse().unwrap_or(0))
         .collect();
     let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// CPU time the bare handler's threads (actix's, in this process) have
+/// used, user and system: the generator's threads are this process's others.
+fn bare_handler_cpu_time() -> Duration {
+    let ticks: u64 = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter(|stat| {
+            stat.split_once('(')
+                .is_some_and(|(_, rest)| rest.starts_with("actix"))
+        })
+        .map(|stat| {
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<u64> = after
+                .split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect();
+            fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0)
+        })
+        .sum();
     Duration::from_millis(ticks * 10)
 }
 
@@ -655,6 +680,7 @@ fn main() {
     );
     let bare_port = bare_server(workers);
     let bare_request: Maker = Arc::new(|_| ("GET", "operation=getchallenge".into(), String::new()));
+    let before = bare_handler_cpu_time();
     let mut bare = drive(
         bare_port,
         settings.concurrency,
@@ -662,29 +688,61 @@ fn main() {
         settings.requests,
         bare_request.clone(),
     );
+    let bare_cpu = bare_handler_cpu_time() - before;
     let (mut child, port) = stripes_server(&db, workers);
     let session = login(port, "admin", ADMIN_KEY);
     let clerk = login(port, CLERK.0, CLERK.1);
     println!(
-        "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12} {:>10}",
-        "scenario", "req/s", "vs bare", "p50 µs", "p99 µs", "server CPU", "bare req/s"
+        "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
+        "scenario",
+        "req/s",
+        "vs bare",
+        "p50 µs",
+        "p99 µs",
+        "server CPU",
+        "bare req/s",
+        "client CPU",
+        "bare CPU"
     );
-    let row = |name: &str, f: &mut Figures, bare: f64, cpu: Option<Duration>| {
+    let per_request = |cpu: Option<Duration>, requests: usize| {
+        cpu.map_or("-".into(), |c| {
+            format!(
+                "{:.0} µs/req",
+                c.as_micros() as f64 / requests.max(1) as f64
+            )
+        })
+    };
+    // `cpu`: the server's CPU time over the scenario; `client`: the load
+    // generator's over the scenario (this process's: the bare handler's
+    // threads idle then), and the bare handler's threads' over its stretches
+    // beside it, the figure to set the server's beside. The three share the
+    // two cores: a ratio to bare is about (generator + bare handler) over
+    // (generator + server), CPU a request.
+    let row = |name: &str,
+               f: &mut Figures,
+               bare: (f64, usize),
+               cpu: Option<Duration>,
+               (client, bare_cpu): (Option<Duration>, Duration)| {
         println!(
-            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10} {:>12} {:>10.0}",
+            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10} {:>12} {:>10.0} {:>12} {:>12}",
             f.per_second(),
-            100.0 * f.per_second() / bare,
+            100.0 * f.per_second() / bare.0,
             f.at(0.5).as_micros(),
             f.at(0.99).as_micros(),
-            cpu.map_or("-".into(), |c| format!(
-                "{:.0} µs/req",
-                c.as_micros() as f64 / f.samples.len().max(1) as f64
-            )),
-            bare
+            per_request(cpu, f.samples.len()),
+            bare.0,
+            per_request(client, f.samples.len()),
+            per_request(Some(bare_cpu), bare.1),
         );
     };
-    let bare_alone = bare.per_second();
-    row("bare actix handler", &mut bare, bare_alone, None);
+    let bare_alone = (bare.per_second(), bare.samples.len());
+    row(
+        "bare actix handler",
+        &mut bare,
+        bare_alone,
+        None,
+        (None, bare_cpu),
+    );
     let only = only_scenarios();
     let stretch = settings.requests.div_ceil(STRETCHES);
     for (name, make) in scenarios(&session, &clerk, settings.records, settings.requests) {
@@ -695,6 +753,7 @@ fn main() {
             continue;
         }
         let (mut beside, mut f, mut cpu) = (Figures::default(), Figures::default(), Duration::ZERO);
+        let (mut client, mut bare_cpu_beside) = (Duration::ZERO, Duration::ZERO);
         for from in (0..settings.requests).step_by(stretch as usize) {
             let count = stretch.min(settings.requests - from);
             let c = if name == WIDE_CREATE.0 {
@@ -702,12 +761,22 @@ fn main() {
             } else {
                 settings.concurrency
             };
+            let before = bare_handler_cpu_time();
             beside.add(drive(bare_port, c, from, count, bare_request.clone()));
-            let before = cpu_time(child.id());
+            bare_cpu_beside += bare_handler_cpu_time() - before;
+            let (before, before_client) = (cpu_time(child.id()), cpu_time(std::process::id()));
             f.add(drive(port, c, from, count, make.clone()));
             cpu += cpu_time(child.id()) - before;
+            client += cpu_time(std::process::id()) - before_client;
         }
-        row(name, &mut f, beside.per_second(), Some(cpu));
+        let bare_beside = (beside.per_second(), beside.samples.len());
+        row(
+            name,
+            &mut f,
+            bare_beside,
+            Some(cpu),
+            (Some(client), bare_cpu_beside),
+        );
     }
     if only
         .as_ref()
