@@ -12,8 +12,8 @@
 //! `LOAD_WALK_PAGES=1`'s list of pages.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, the
 //! CPU time a request of the server, of the load generator and of the bare
-//! handler beside it, and the server's peak RSS; then one client walks the whole sync feed and
-//! prints its first and slowest page (each page's time the fastest of
+//! handler beside it, and the server's peak RSS; then one client walks the
+//! whole sync feed and prints its first and slowest page (each page's time the fastest of
 //! three fetches of it, and the first fetches' slowest beside it). Each scenario runs in five stretches,
 //! each right after as many requests to the bare handler, and its ratio is
 //! to those (the last column). Nothing here fails on speed.
@@ -273,23 +273,15 @@ fn stripes_server(db: &std::path::Path, workers: usize) -> (Child, u16) {
 }
 
 /// CPU time the process `pid` has used, all threads, user and system
-/// (Linux: /proc/PID/stat, in clock ticks of 1/100 s).
+/// (Linux: /proc/PID/stat).
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
-    Duration::from_millis(ticks * 10)
+    stat_cpu_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
 }
 
 /// CPU time the bare handler's threads (actix's, in this process) have
 /// used, user and system: the generator's threads are this process's others.
 fn bare_handler_cpu_time() -> Duration {
-    let ticks: u64 = std::fs::read_dir("/proc/self/task")
+    std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
@@ -298,15 +290,20 @@ fn bare_handler_cpu_time() -> Duration {
             stat.split_once('(')
                 .is_some_and(|(_, rest)| rest.starts_with("actix"))
         })
-        .map(|stat| {
-            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            let fields: Vec<u64> = after
-                .split_whitespace()
-                .map(|f| f.parse().unwrap_or(0))
-                .collect();
-            fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0)
-        })
-        .sum();
+        .map(|stat| stat_cpu_time(&stat))
+        .sum()
+}
+
+/// User plus system time from a process's or a thread's `stat` line (in
+/// clock ticks of 1/100 s).
+fn stat_cpu_time(stat: &str) -> Duration {
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
     Duration::from_millis(ticks * 10)
 }
 
