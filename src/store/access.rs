@@ -266,7 +266,10 @@ pub fn users_rights_triggers(users_table: &str) -> [String; 4] {
 /// The rights version: it changes whenever anything a caller's rights are
 /// worked out from changes.
 pub fn rights_version(conn: &Connection) -> rusqlite::Result<i64> {
-    super::cached_row(conn, "SELECT version FROM rights_version", [], |r| r.get(0))
+    match super::held_rights_version(conn) {
+        Some(version) => Ok(version),
+        None => super::cached_row(conn, super::RIGHTS_VERSION_SQL, [], |r| r.get(0)),
+    }
 }
 
 /// Non-admin callers' rights, each kept with the rights version it was

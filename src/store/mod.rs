@@ -38,8 +38,17 @@ pub fn cached_row<T, P: rusqlite::Params>(
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
-/// Runs a statement through the connection's statement cache (BEGIN,
-/// COMMIT, savepoints: statements every request runs).
+/// The statement that reads the rights version (see `access`).
+pub(crate) const RIGHTS_VERSION_SQL: &str = "SELECT version FROM rights_version";
+
+/// The rights version of `conn`'s snapshot when [`Store::read`] holds it open
+/// on this thread (it read the version when it opened it).
+pub(crate) fn held_rights_version(conn: &rusqlite::Connection) -> Option<i64> {
+    held_version::of(conn)
+}
+
+/// Runs a statement through the connection's statement cache (savepoints,
+/// the writer's BEGIN and COMMIT: statements every write runs).
 pub(crate) fn run_cached(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
@@ -342,16 +351,27 @@ impl Store {
             return work(conn);
         }
         let conn = self.pool.get()?;
-        // BEGIN and COMMIT as cached statements: parsing them anew (what
-        // rusqlite's transaction does) cost ~9 % of a retrieve (perf).
-        // The guard comes first: a BEGIN interrupted by the inline budget
-        // can fail after it has opened the transaction.
+        // A transaction `work` might leave open goes before the connection
+        // goes back to the pool.
         let snapshot = EndsOnDrop(&conn);
-        run_cached(&conn, "BEGIN")?;
-        let out = work(&conn)?;
-        // Past the inline budget the answer is built all the same: ending
-        // the snapshot is not the work the budget bounds.
-        budget::suspended(|| run_cached(&conn, "COMMIT"))?;
+        // The read transaction is SQLite's implicit one, opened by the first
+        // step of the rights version's statement and held while that
+        // statement is not reset: SQLite ends an implicit transaction when
+        // its last active statement finishes, so every statement `work` runs
+        // meanwhile reads the same snapshot. The rights version is then
+        // there for the asking (`rights_version`): the session check reads
+        // it first thing. An explicit BEGIN and COMMIT, even as cached
+        // statements, were ~4k instructions of a retrieve's ~86k
+        // (callgrind, BENCHMARKS.md).
+        let mut version = conn.prepare_cached(RIGHTS_VERSION_SQL)?;
+        let mut held = version.query([])?;
+        let at = match held.next()? {
+            Some(row) => row.get(0)?,
+            None => return Err(rusqlite::Error::QueryReturnedNoRows.into()),
+        };
+        let out = held_version::with(&conn, at, || work(&conn))?;
+        // Reset: the snapshot ends.
+        drop(held);
         drop(snapshot);
         Ok(out)
     }
@@ -417,6 +437,40 @@ mod snapshot {
     pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
         CURRENT.with(|c| c.set(conn as *const Connection));
         let _clear = Clear;
+        work()
+    }
+}
+
+/// The rights version of the read transaction [`Store::read`] holds open on
+/// this thread, read when it opened.
+mod held_version {
+    use std::cell::Cell;
+
+    use rusqlite::Connection;
+
+    thread_local! {
+        static HELD: Cell<(*const Connection, i64)> = const { Cell::new((std::ptr::null(), 0)) };
+    }
+
+    /// The rights version of `conn`'s snapshot, if `Store::read` holds one
+    /// open on it on this thread.
+    pub fn of(conn: &Connection) -> Option<i64> {
+        let (held, version) = HELD.with(Cell::get);
+        std::ptr::eq(held, conn).then_some(version)
+    }
+
+    struct Restore((*const Connection, i64));
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            HELD.with(|h| h.set(self.0));
+        }
+    }
+
+    /// Runs `work` with `version` as the rights version of `conn`'s
+    /// snapshot.
+    pub fn with<T>(conn: &Connection, version: i64, work: impl FnOnce() -> T) -> T {
+        let _restore = Restore(HELD.with(|h| h.replace((conn as *const Connection, version))));
         work()
     }
 }
@@ -569,10 +623,37 @@ mod tests {
     }
 
     #[test]
+    fn a_read_keeps_one_snapshot_and_its_rights_version_while_others_commit() {
+        let (_dir, store, _) = open_for_test();
+        let version = |c: &rusqlite::Connection| -> rusqlite::Result<i64> {
+            c.query_row("SELECT version FROM rights_version", [], |r| r.get(0))
+        };
+        let bump = || {
+            store.write(|c| {
+                c.execute("UPDATE rights_version SET version = version + 1", [])
+                    .map_err(WsError::from)
+            })
+        };
+        let (held, seen, told) = store
+            .read(|c| {
+                let held = access::rights_version(c)?;
+                // Committed by the writer while this read is open.
+                assert_eq!(bump(), Ok(1));
+                Ok::<_, WsError>((held, version(c)?, access::rights_version(c)?))
+            })
+            .unwrap();
+        assert_eq!(seen, held, "a statement inside the read saw a later commit");
+        assert_eq!(told, held, "the read's rights version moved");
+        let after = store.read(|c| Ok::<_, WsError>(access::rights_version(c)?));
+        assert_eq!(after, Ok(held + 1), "the next read sees the commit");
+    }
+
+    #[test]
     fn reads_past_their_budget_leave_no_transaction_open_on_the_pool() {
         let (_dir, store, _) = open_for_test();
-        // Every statement is past its deadline: each time a cached BEGIN,
-        // SELECT or COMMIT crosses a progress check it is interrupted.
+        // Every statement is past its deadline: each time the statement that
+        // opens the snapshot, or the one the read runs, crosses a progress
+        // check it is interrupted.
         let interrupted = budget::within(Duration::ZERO, || {
             (0..5_000)
                 .filter(|_| select_one(&store) == Err(WsError::Overran))
