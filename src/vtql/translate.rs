@@ -1,5 +1,7 @@
 //! From a parsed query to parameterised SQL over the store. Module and column
 //! names only ever come from the registry; every value is a bound parameter.
+use std::fmt::Write;
+
 use rusqlite::types::Value as Sql;
 
 use super::ast::{Columns, Direction, Expr, Literal, Op, Select};
@@ -25,30 +27,46 @@ pub struct Plan<'r> {
     pub columns: Option<Vec<String>>,
 }
 
-/// The SQL expression of a field (or `id`) of `module`. Every keying has
-/// its rows in `m`; shared-key records join `crmentity` as `c`.
-fn column_sql(module: &ModuleDef, field: Option<&FieldDef>) -> String {
+/// The column of a field that is not its module table's own: the id, or
+/// a `crmentity` column of a shared-key record. Shared-key records join
+/// `crmentity` as `c`; every keying has its rows in `m`.
+fn fixed_column(module: &ModuleDef, field: Option<&FieldDef>) -> Option<&'static str> {
     let Some(f) = field else {
-        return "m._id".into();
+        return Some("m._id");
     };
-    if keying(module) == Keying::Shared {
-        match (f.system, f.kind) {
-            (Some(SystemField::Createdtime), _) => return "c.createdtime".into(),
-            (Some(SystemField::Modifiedtime), _) => return "c.modifiedtime".into(),
-            (Some(SystemField::Modifiedby), _) => return "c.modifiedby".into(),
-            (Some(SystemField::Creator), _) => return "c.smcreatorid".into(),
-            (Some(SystemField::Source), _) => return "c.source".into(),
-            (None, FieldType::Owner) => return "c.smownerid".into(),
-            _ => {}
+    if keying(module) != Keying::Shared {
+        return None;
+    }
+    match (f.system, f.kind) {
+        (Some(SystemField::Createdtime), _) => Some("c.createdtime"),
+        (Some(SystemField::Modifiedtime), _) => Some("c.modifiedtime"),
+        (Some(SystemField::Modifiedby), _) => Some("c.modifiedby"),
+        (Some(SystemField::Creator), _) => Some("c.smcreatorid"),
+        (Some(SystemField::Source), _) => Some("c.source"),
+        (None, FieldType::Owner) => Some("c.smownerid"),
+        _ => None,
+    }
+}
+
+/// Appends the SQL expression of a field (or `id`) of `module`. The SQL is
+/// written into one buffer: a `String` for each piece was ~3k of a query's
+/// ~97k instructions (callgrind, BENCHMARKS.md).
+fn push_column(out: &mut String, module: &ModuleDef, field: Option<&FieldDef>) {
+    match fixed_column(module, field) {
+        Some(column) => out.push_str(column),
+        // Not the id: `field` is a field.
+        None => {
+            out.push_str("m.\"");
+            out.push_str(field.map_or("", |f| f.name.as_str()));
+            out.push('"');
         }
     }
-    format!("m.\"{}\"", f.name)
 }
 
 /// Whether a field's column can never be NULL: the id and the `crmentity`
 /// columns. Those compare as they are stored.
 fn never_null(module: &ModuleDef, field: Option<&FieldDef>) -> bool {
-    !column_sql(module, field).starts_with("m.\"")
+    fixed_column(module, field).is_some()
 }
 
 /// A queryable field of `module` called `name`; `id` is `Some(None)`.
@@ -126,74 +144,82 @@ pub fn plan<'r>(
     // The module table drives the query: it holds only this module's rows,
     // so a filter on one of its indexed columns is an index search, and an
     // unfiltered page walks it in id order and stops at the LIMIT.
-    let from = match keying(module) {
-        Keying::Shared => format!("{} m JOIN crmentity c ON c.crmid = m._id", table(module)),
-        _ => format!("{} m", table(module)),
-    };
-    let mut conditions: Vec<String> = match keying(module) {
-        // Converted leads are invisible (spec §8.3).
-        Keying::Shared => ["c.deleted = 0".to_string()]
-            .into_iter()
-            .chain(unconverted(module))
-            .collect(),
-        Keying::OwnWithDelete => vec!["m._deleted = 0".into()],
-        Keying::Own => vec![],
-    };
+    let id = id_order(module, q.filter.as_ref());
+    let mut sql = String::with_capacity(256);
+    sql.push_str(if q.columns == Columns::Count {
+        "SELECT COUNT(*)"
+    } else {
+        "SELECT "
+    });
+    if q.columns != Columns::Count {
+        sql.push_str(id);
+    }
+    sql.push_str(" FROM ");
+    sql.push_str(&table(module));
+    sql.push_str(" m");
+    let mut conditions = Conditions(&mut sql, 0);
+    match keying(module) {
+        Keying::Shared => {
+            conditions
+                .0
+                .push_str(" JOIN crmentity c ON c.crmid = m._id");
+            conditions.next().push_str("c.deleted = 0");
+            // Converted leads are invisible (spec §8.3).
+            if let Some(c) = unconverted(module) {
+                conditions.next().push_str(&c);
+            }
+        }
+        Keying::OwnWithDelete => conditions.next().push_str("m._deleted = 0"),
+        Keying::Own => {}
+    }
     let mut params = Vec::new();
     // vtiger's implicit filters (spec §8.3): active users, live currencies.
     for (name, value) in &module.query_filter {
         let field = lookup(module, name).ok_or_else(|| {
             WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
         })?;
-        conditions.push(format!("{} = ?", column_sql(module, field)));
+        push_column(conditions.next(), module, field);
+        conditions.0.push_str(" = ?");
         params.push(Sql::Text(value.as_str().unwrap_or_default().to_string()));
     }
     if let Some(r) = restrict {
-        conditions.push(format!("m._id IN ({})", r.sql));
+        let out = conditions.next();
+        out.push_str("m._id IN (");
+        out.push_str(&r.sql);
+        out.push(')');
         params.extend(r.params.iter().cloned());
     }
     // vtiger's non-admin access control: only owners the caller reaches.
     if let Some(owners) = access.readable_owners(module) {
-        conditions.push(format!(
-            "c.smownerid IN ({})",
-            vec!["?"; owners.len()].join(", ")
-        ));
+        let out = conditions.next();
+        out.push_str("c.smownerid IN (");
+        push_placeholders(out, owners.len());
+        out.push(')');
         params.extend(owners.into_iter().map(Sql::Integer));
     }
     if let Some(filter) = &q.filter {
-        conditions.push(condition(module, access, filter, true, &mut params)?);
+        condition(conditions.next(), module, access, filter, true, &mut params)?;
     }
-    // Built with pushes, not format!: five format! calls were ~3.7k of a
-    // query's ~100k instructions (callgrind).
-    let mut where_sql = String::with_capacity(64);
-    for (i, c) in conditions.iter().enumerate() {
-        where_sql.push_str(if i == 0 { " WHERE " } else { " AND " });
-        where_sql.push_str(c);
-    }
-    let id = id_order(module, q.filter.as_ref());
     if q.columns == Columns::Count {
         return Ok(Plan {
             module,
-            sql: format!("SELECT COUNT(*) FROM {from}{where_sql}"),
+            sql,
             params,
             count: true,
             columns,
         });
     }
-    let mut sql = String::with_capacity(64 + from.len() + where_sql.len());
-    for part in ["SELECT ", &id, " FROM ", &from, &where_sql, " ORDER BY "] {
-        sql.push_str(part);
-    }
+    sql.push_str(" ORDER BY ");
     for (name, dir) in &q.order {
         let field = where_field(module, access, name)?;
-        sql.push_str(&order_key(module, field));
+        push_order_key(&mut sql, module, field);
         sql.push_str(if *dir == Some(Direction::Desc) {
             " DESC, "
         } else {
             " ASC, "
         });
     }
-    sql.push_str(&id);
+    sql.push_str(id);
     sql.push_str(" ASC LIMIT ? OFFSET ?");
     let limit = q
         .limit
@@ -210,11 +236,31 @@ pub fn plan<'r>(
     })
 }
 
+/// A WHERE clause being written after the FROM in a statement's text.
+struct Conditions<'s>(&'s mut String, usize);
+
+impl Conditions<'_> {
+    /// The text, ready for the next condition (after ` WHERE ` or ` AND `).
+    fn next(&mut self) -> &mut String {
+        self.0
+            .push_str(if self.1 == 0 { " WHERE " } else { " AND " });
+        self.1 += 1;
+        self.0
+    }
+}
+
+/// Appends `n` comma-separated `?`.
+fn push_placeholders(out: &mut String, n: usize) {
+    for i in 0..n {
+        out.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+}
+
 /// The id to order pages by. Normally the module table's, which walks that
 /// table in order; when the filter pins a `crmentity` column (the owner), the
 /// same id read from `crmentity`, whose index on that column lists its
 /// records in id order, so the page needs no sort.
-fn id_order(module: &ModuleDef, filter: Option<&Expr>) -> String {
+fn id_order(module: &ModuleDef, filter: Option<&Expr>) -> &'static str {
     fn pins_crmentity(module: &ModuleDef, e: &Expr) -> bool {
         let on_crmentity =
             |c: &str| lookup(module, c).is_some_and(|f| f.is_some() && never_null(module, f));
@@ -225,71 +271,78 @@ fn id_order(module: &ModuleDef, filter: Option<&Expr>) -> String {
         }
     }
     match filter {
-        Some(e) if keying(module) == Keying::Shared && pins_crmentity(module, e) => {
-            "c.crmid".into()
+        Some(e) if keying(module) == Keying::Shared && pins_crmentity(module, e) => "c.crmid",
+        _ => "m._id",
+    }
+}
+
+/// Appends how a field compares and sorts: as the wire shows it. Numbers as
+/// numbers (an empty number is 0, as vtiger's numeric columns default to
+/// it), an empty checkbox as '0', text with NULL as ''.
+fn push_sortable(out: &mut String, module: &ModuleDef, field: Option<&FieldDef>) {
+    let (before, after) = match field {
+        Some(f) if is_numeric(f.kind) => ("COALESCE(CAST(", " AS REAL), 0)"),
+        Some(f) if f.kind == FieldType::Boolean => ("COALESCE(NULLIF(", ", ''), '0')"),
+        Some(_) => ("COALESCE(", ", '')"),
+        None => ("", ""),
+    };
+    out.push_str(before);
+    push_column(out, module, field);
+    out.push_str(after);
+}
+
+/// Appends how a field orders a page: as it compares, except text, which
+/// orders as stored: NULL before '' (as MySQL orders them for vtiger; both
+/// show as ''), so that the column's index walks the page in order and
+/// stops at the LIMIT instead of sorting every match.
+fn push_order_key(out: &mut String, module: &ModuleDef, field: Option<&FieldDef>) {
+    match field {
+        Some(f) if !is_numeric(f.kind) && f.kind != FieldType::Boolean => {
+            push_column(out, module, field)
         }
-        _ => column_sql(module, None),
+        _ => push_sortable(out, module, field),
     }
 }
 
-/// How a field compares and sorts: as the wire shows it. Numbers as numbers
-/// (an empty number is 0, as vtiger's numeric columns default to it), an
-/// empty checkbox as '0', text with NULL as ''.
-fn sortable(module: &ModuleDef, field: Option<&FieldDef>) -> String {
-    let expr = column_sql(module, field);
-    match field {
-        Some(f) if is_numeric(f.kind) => format!("COALESCE(CAST({expr} AS REAL), 0)"),
-        Some(f) if f.kind == FieldType::Boolean => format!("COALESCE(NULLIF({expr}, ''), '0')"),
-        Some(_) => format!("COALESCE({expr}, '')"),
-        None => expr,
-    }
-}
-
-/// How a field orders a page: as it compares, except text, which orders as
-/// stored: NULL before '' (as MySQL orders them for vtiger; both show as
-/// ''), so that the column's index walks the page in order and stops at
-/// the LIMIT instead of sorting every match.
-fn order_key(module: &ModuleDef, field: Option<&FieldDef>) -> String {
-    match field {
-        Some(f) if !is_numeric(f.kind) && f.kind != FieldType::Boolean => column_sql(module, field),
-        _ => sortable(module, field),
-    }
-}
-
-/// The SQL of a WHERE condition. Text compares with NULL as `''`; where
-/// that cannot change the answer (a column never NULL, or `=`, `>`, `>=`,
-/// `IN`, `BETWEEN` against non-empty text) the bare column is compared, so
-/// that its index can serve the filter. Only outside any NOT (`positive`):
-/// there a NULL comparison is as false as `'' = 'x'`, under NOT it is not.
+/// Appends the SQL of a WHERE condition. Text compares with NULL as `''`;
+/// where that cannot change the answer (a column never NULL, or `=`, `>`,
+/// `>=`, `IN`, `BETWEEN` against non-empty text) the bare column is
+/// compared, so that its index can serve the filter. Only outside any NOT
+/// (`positive`): there a NULL comparison is as false as `'' = 'x'`, under
+/// NOT it is not.
 fn condition(
+    out: &mut String,
     module: &ModuleDef,
     access: &Access,
     e: &Expr,
     positive: bool,
     params: &mut Vec<Sql>,
-) -> Result<String, WsError> {
-    Ok(match e {
-        Expr::And(a, b) => format!(
-            "({} AND {})",
-            condition(module, access, a, positive, params)?,
-            condition(module, access, b, positive, params)?
-        ),
-        Expr::Or(a, b) => format!(
-            "({} OR {})",
-            condition(module, access, a, positive, params)?,
-            condition(module, access, b, positive, params)?
-        ),
+) -> Result<(), WsError> {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            out.push('(');
+            condition(out, module, access, a, positive, params)?;
+            out.push_str(if matches!(e, Expr::And(..)) {
+                " AND "
+            } else {
+                " OR "
+            });
+            condition(out, module, access, b, positive, params)?;
+            out.push(')');
+        }
         Expr::Compare(c, op, v) => {
             let field = where_field(module, access, c)?;
             params.push(value(field, v, *op == Op::Like)?);
             let bare = positive && matches!(op, Op::Eq | Op::Gt | Op::Ge) && !is_empty(v);
-            let expr = if *op == Op::Like {
-                format!("COALESCE({}, '')", column_sql(module, field))
+            if *op == Op::Like {
+                out.push_str("COALESCE(");
+                push_column(out, module, field);
+                out.push_str(", '')");
             } else {
-                comparable(module, field, bare)
-            };
+                push_comparable(out, module, field, bare);
+            }
             // The AST writes operators as SQL spells them.
-            format!("{expr} {op} ?")
+            let _ = write!(out, " {op} ?");
         }
         Expr::In(c, values) => {
             let field = where_field(module, access, c)?;
@@ -297,41 +350,57 @@ fn condition(
                 params.push(value(field, v, false)?);
             }
             let bare = positive && !values.iter().any(is_empty);
-            format!(
-                "{} IN ({})",
-                comparable(module, field, bare),
-                vec!["?"; values.len()].join(", ")
-            )
+            push_comparable(out, module, field, bare);
+            out.push_str(" IN (");
+            push_placeholders(out, values.len());
+            out.push(')');
         }
-        Expr::Not(e) => format!("NOT ({})", condition(module, access, e, false, params)?),
+        Expr::Not(e) => {
+            out.push_str("NOT (");
+            condition(out, module, access, e, false, params)?;
+            out.push(')');
+        }
         Expr::IsNull(c, is_null) => {
             let field = where_field(module, access, c)?;
-            let empty = format!("COALESCE({}, '') = ''", column_sql(module, field));
-            if *is_null {
-                empty
+            out.push_str(if *is_null {
+                "COALESCE("
             } else {
-                format!("NOT ({empty})")
-            }
+                "NOT (COALESCE("
+            });
+            push_column(out, module, field);
+            out.push_str(if *is_null {
+                ", '') = ''"
+            } else {
+                ", '') = '')"
+            });
         }
         Expr::Between(c, low, high) => {
             let field = where_field(module, access, c)?;
             params.push(value(field, low, false)?);
             params.push(value(field, high, false)?);
             let bare = positive && !is_empty(low);
-            format!("{} BETWEEN ? AND ?", comparable(module, field, bare))
+            push_comparable(out, module, field, bare);
+            out.push_str(" BETWEEN ? AND ?");
         }
-    })
+    }
+    Ok(())
 }
 
-/// The expression a comparison uses: the bare column when `bare_is_same`
-/// (or it is never NULL) and it is not a number kept as text.
-fn comparable(module: &ModuleDef, field: Option<&FieldDef>, bare_is_same: bool) -> String {
+/// Appends the expression a comparison uses: the bare column when
+/// `bare_is_same` (or it is never NULL) and it is not a number kept as
+/// text.
+fn push_comparable(
+    out: &mut String,
+    module: &ModuleDef,
+    field: Option<&FieldDef>,
+    bare_is_same: bool,
+) {
     // Empty numbers and checkboxes stand for 0: never the bare column.
     let defaulted = field.is_some_and(|f| is_numeric(f.kind) || f.kind == FieldType::Boolean);
     if !defaulted && (bare_is_same || never_null(module, field)) {
-        column_sql(module, field)
+        push_column(out, module, field)
     } else {
-        sortable(module, field)
+        push_sortable(out, module, field)
     }
 }
 
