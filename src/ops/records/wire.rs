@@ -252,7 +252,8 @@ pub fn wire_records(
     with_label: bool,
     owned: impl Fn(i64) -> bool,
 ) -> Result<Vec<WireRecord>, WsError> {
-    let mut loaded: std::collections::HashMap<i64, StoredRecord> =
+    // Ids from the store, not a client's choosing: foldhash, not SipHash.
+    let mut loaded: std::collections::HashMap<i64, StoredRecord, foldhash::fast::FixedState> =
         records::load_many(conn, module, ids)?
             .into_iter()
             .filter(|r| owned(r.owner))
