@@ -95,7 +95,7 @@ fn by_token(ctx: &Ctx, token: &str) -> Result<Caller, WsError> {
     });
     Ok(Caller::new(
         &ctx.registry,
-        user,
+        std::sync::Arc::new(user),
         std::sync::Arc::new(access),
         String::new(),
     ))
@@ -120,9 +120,12 @@ fn by_access_key(ctx: &Ctx, raw: &RawRequest, name: &str, key: &str) -> Result<C
             && super::challenge::constant_time_eq(user.access_key.as_bytes(), key.as_bytes())
     };
     match found {
-        Some((user, access)) if matches(&user) && user.active => {
-            Ok(Caller::new(&ctx.registry, user, access, String::new()))
-        }
+        Some((user, access)) if matches(&user) && user.active => Ok(Caller::new(
+            &ctx.registry,
+            std::sync::Arc::new(user),
+            access,
+            String::new(),
+        )),
         _ => {
             ctx.throttle.record_failure(name, &peer, t);
             tracing::warn!(user = %name, addr = %peer, "basic login failed");

@@ -29,12 +29,11 @@ pub struct Identity {
     pub user_id: i64,
     /// The user's webservice id, e.g. `19x1`.
     pub ws_id: String,
-    /// Login name.
-    pub user_name: String,
     /// Administrator.
     pub is_admin: bool,
-    /// Date format preference, reported by describe.
-    pub date_format: String,
+    /// The user as signed in (name, date format), shared with the session
+    /// it was read for.
+    user: std::sync::Arc<crate::store::users::UserAuth>,
     /// The session the request came with.
     pub session: String,
     /// What the caller may see and do.
@@ -46,7 +45,7 @@ impl Caller {
     /// (empty for a request that came with a token instead).
     pub fn new(
         registry: &crate::registry::Registry,
-        user: crate::store::users::UserAuth,
+        user: std::sync::Arc<crate::store::users::UserAuth>,
         access: std::sync::Arc<access::Access>,
         session: String,
     ) -> Caller {
@@ -58,11 +57,22 @@ impl Caller {
             access,
             user_id: user.id,
             ws_id: crate::registry::WsId::new(prefix, user.id).to_wire(),
-            user_name: user.user_name,
             is_admin: user.is_admin,
-            date_format: user.date_format,
+            user,
             session,
         }))
+    }
+}
+
+impl Identity {
+    /// Login name.
+    pub fn user_name(&self) -> &str {
+        &self.user.user_name
+    }
+
+    /// Date format preference, reported by describe.
+    pub fn date_format(&self) -> &str {
+        &self.user.date_format
     }
 }
 

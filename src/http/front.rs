@@ -15,8 +15,8 @@ use crate::store::budget;
 pub struct Handled {
     /// The operation as sent (lower-cased).
     pub operation: String,
-    /// The authenticated user's name, if any.
-    pub user: Option<String>,
+    /// The authenticated caller, if any (for the user's name).
+    pub user: Option<Caller>,
 }
 
 /// Runs a short read ([`ops::INLINE`]) right here on the HTTP worker, when a
@@ -154,7 +154,7 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Answer, WsE
         None if !op.prelogin => credentials::authenticate(ctx, raw)?,
         None => None,
     };
-    handled.user = caller.as_ref().map(|c| c.user_name.clone());
+    handled.user = caller.clone();
     // 4. The prelogin gate.
     if caller.is_none() && !op.prelogin {
         return Err(WsError::AuthenticationRequired);

@@ -50,5 +50,5 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         FieldAccess::ReadOnly => Some(false),
         FieldAccess::Writable => Some(true),
     };
-    Ok(module.describe(rights, &p.caller.date_format, &shown))
+    Ok(module.describe(rights, p.caller.date_format(), &shown))
 }
