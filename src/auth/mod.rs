@@ -27,8 +27,8 @@ impl std::ops::Deref for Caller {
 pub struct Identity {
     /// The user's object id.
     pub user_id: i64,
-    /// The user's webservice id, e.g. `19x1`.
-    pub ws_id: String,
+    /// The Users module's id prefix, for [`Identity::ws_id`].
+    users_prefix: u32,
     /// Administrator.
     pub is_admin: bool,
     /// The user as signed in (name, date format), shared with the session
@@ -56,7 +56,7 @@ impl Caller {
         Caller(std::sync::Arc::new(Identity {
             access,
             user_id: user.id,
-            ws_id: crate::registry::WsId::new(prefix, user.id).to_wire(),
+            users_prefix: prefix,
             is_admin: user.is_admin,
             user,
             session,
@@ -65,6 +65,12 @@ impl Caller {
 }
 
 impl Identity {
+    /// The user's webservice id, e.g. `19x1`. Made when asked (two
+    /// operations do), not formatted for every request.
+    pub fn ws_id(&self) -> String {
+        crate::registry::WsId::new(self.users_prefix, self.user_id).to_wire()
+    }
+
     /// Login name.
     pub fn user_name(&self) -> &str {
         &self.user.user_name

@@ -134,7 +134,7 @@ fn create_all<'r>(
     let stored = records::load(tx, lead_module, lead)?.ok_or_else(WsError::denied)?;
     let owner = text(&p.element, "assignedTo")
         .map(str::to_string)
-        .unwrap_or_else(|| p.caller.ws_id.clone());
+        .unwrap_or_else(|| p.caller.ws_id());
     let (now, now_text) = now_pair();
     let mut made: Made = Vec::new();
     for name in TARGETS {

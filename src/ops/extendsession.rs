@@ -16,10 +16,7 @@ impl Params {
     /// Reads them from the call.
     pub fn from_call(call: &OpCall) -> Self {
         Params {
-            session: call
-                .caller
-                .as_ref()
-                .map(|c| (c.session.clone(), c.ws_id.clone())),
+            session: call.caller.as_ref().map(|c| (c.session.clone(), c.ws_id())),
         }
     }
 }
