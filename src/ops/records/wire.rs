@@ -137,11 +137,13 @@ pub fn to_wire(
     let mut next_column = 0;
     for f in module.record_fields() {
         match (f.system, f.kind) {
-            (Some(SystemField::Createdtime), _) => out.push_field(&rec.created_time),
-            (Some(SystemField::Modifiedtime), _) => out.push_field(&rec.modified_time),
+            // The stored text is the record's: these are where the load put
+            // them.
+            (Some(SystemField::Createdtime), _) => out.push_span(rec.created_time),
+            (Some(SystemField::Modifiedtime), _) => out.push_span(rec.modified_time),
             (Some(SystemField::Modifiedby), _) => push_user(&mut out, registry, rec.modified_by),
             (Some(SystemField::Creator), _) => push_user(&mut out, registry, rec.creator),
-            (Some(SystemField::Source), _) => out.push_field(&rec.source),
+            (Some(SystemField::Source), _) => out.push_span(rec.source),
             (None, FieldType::Owner) => match rec.owner_prefix {
                 Some(prefix) => push_ws_id(&mut out, WsId::new(prefix, rec.owner)),
                 None => out.push_field(""),
@@ -195,8 +197,10 @@ pub fn to_wire(
             out.push_tail("imageattachmentids", ids.join(",").into());
         }
     }
-    if with_label && !rec.label.is_empty() {
-        out.push_tail("label", std::mem::take(&mut rec.label).into());
+    let label = out.text_at(rec.label);
+    if with_label && !label.is_empty() {
+        let label = label.to_string();
+        out.push_tail("label", label.into());
     }
     Ok(out)
 }
