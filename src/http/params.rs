@@ -29,7 +29,13 @@ struct Span {
 impl Params {
     /// The raw value of `name`, if sent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs().rev().find(|(k, _)| *k == name).map(|(_, v)| v)
+        // Only the matching pair's value is sliced out of the text: every
+        // request asks for several names (callgrind).
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| self.text_of(*k) == name)
+            .map(|(_, v)| self.text_of(*v))
     }
 
     /// Every name/value pair in arrival order.
