@@ -114,10 +114,7 @@ fn push_user(out: &mut WireRecord, registry: &Registry, id: i64) {
 
 /// `id` as the next field, its digits written straight onto the record.
 fn push_ws_id(out: &mut WireRecord, id: WsId) {
-    out.push_field_with(|text| {
-        use std::fmt::Write;
-        let _ = write!(text, "{id}");
-    });
+    out.push_field_with(|text| id.push_onto(text));
 }
 
 /// A record on the wire (§5.1): every value a string, fields in module
