@@ -145,24 +145,19 @@ pub fn plan<'r>(
     // so a filter on one of its indexed columns is an index search, and an
     // unfiltered page walks it in id order and stops at the LIMIT.
     let id = id_order(module, q.filter.as_ref());
+    let count = q.columns == Columns::Count;
     let mut sql = String::with_capacity(256);
-    sql.push_str(if q.columns == Columns::Count {
-        "SELECT COUNT(*)"
-    } else {
-        "SELECT "
-    });
-    if q.columns != Columns::Count {
-        sql.push_str(id);
-    }
+    sql.push_str("SELECT ");
+    sql.push_str(if count { "COUNT(*)" } else { id });
     sql.push_str(" FROM ");
     sql.push_str(&table(module));
     sql.push_str(" m");
+    if keying(module) == Keying::Shared {
+        sql.push_str(" JOIN crmentity c ON c.crmid = m._id");
+    }
     let mut conditions = Conditions(&mut sql, 0);
     match keying(module) {
         Keying::Shared => {
-            conditions
-                .0
-                .push_str(" JOIN crmentity c ON c.crmid = m._id");
             conditions.next().push_str("c.deleted = 0");
             // Converted leads are invisible (spec §8.3).
             if let Some(c) = unconverted(module) {
@@ -178,8 +173,9 @@ pub fn plan<'r>(
         let field = lookup(module, name).ok_or_else(|| {
             WsError::AccessDenied(format!("Permission to access {name} attribute denied."))
         })?;
-        push_column(conditions.next(), module, field);
-        conditions.0.push_str(" = ?");
+        let out = conditions.next();
+        push_column(out, module, field);
+        out.push_str(" = ?");
         params.push(Sql::Text(value.as_str().unwrap_or_default().to_string()));
     }
     if let Some(r) = restrict {
@@ -200,7 +196,7 @@ pub fn plan<'r>(
     if let Some(filter) = &q.filter {
         condition(conditions.next(), module, access, filter, true, &mut params)?;
     }
-    if q.columns == Columns::Count {
+    if count {
         return Ok(Plan {
             module,
             sql,
