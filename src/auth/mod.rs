@@ -25,14 +25,9 @@ impl std::ops::Deref for Caller {
 /// Who a [`Caller`] is.
 #[derive(Debug)]
 pub struct Identity {
-    /// The user's object id.
-    pub user_id: i64,
     /// The Users module's id prefix, for [`Identity::ws_id`].
     users_prefix: u32,
-    /// Administrator.
-    pub is_admin: bool,
-    /// The user as signed in (name, date format), shared with the session
-    /// it was read for.
+    /// The user as signed in, shared with the session it was read for.
     user: std::sync::Arc<crate::store::users::UserAuth>,
     /// The session the request came with.
     pub session: String,
@@ -55,9 +50,7 @@ impl Caller {
             .id_prefix;
         Caller(std::sync::Arc::new(Identity {
             access,
-            user_id: user.id,
             users_prefix: prefix,
-            is_admin: user.is_admin,
             user,
             session,
         }))
@@ -65,10 +58,20 @@ impl Caller {
 }
 
 impl Identity {
+    /// The user's object id.
+    pub fn user_id(&self) -> i64 {
+        self.user.id
+    }
+
+    /// Administrator.
+    pub fn is_admin(&self) -> bool {
+        self.user.is_admin
+    }
+
     /// The user's webservice id, e.g. `19x1`. Made when asked (two
     /// operations do), not formatted for every request.
     pub fn ws_id(&self) -> String {
-        crate::registry::WsId::new(self.users_prefix, self.user_id).to_wire()
+        crate::registry::WsId::new(self.users_prefix, self.user_id()).to_wire()
     }
 
     /// Login name.

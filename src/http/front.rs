@@ -175,7 +175,7 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Answer, WsE
     };
     // 6. Our addition (issue 11): a write with an idempotency key runs once.
     let key = crate::idempotency::key_of(raw).filter(|_| op.scope != "read");
-    if let (Some(key), Some(user_id)) = (key, caller.as_ref().map(|c| c.user_id)) {
+    if let (Some(key), Some(user_id)) = (key, caller.as_ref().map(|c| c.user_id())) {
         let fingerprint = crate::idempotency::fingerprint(&op.name, raw);
         let call = OpCall {
             op,

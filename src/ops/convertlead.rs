@@ -103,14 +103,14 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
         &ctx.registry,
         (lead_module, ws.object),
         &targets,
-        p.caller.user_id,
+        p.caller.user_id(),
         (now, &now_text),
     )?;
     conversion::mark_converted(
         &tx,
         lead_module,
         ws.object,
-        p.caller.user_id,
+        p.caller.user_id(),
         now,
         &now_text,
     )?;
@@ -201,7 +201,7 @@ fn create_all<'r>(
                 write.values.push((f.name.clone(), Some("1".into())));
             }
         }
-        let id = records::insert_in(tx, module, &write, p.caller.user_id, now, &now_text)?;
+        let id = records::insert_in(tx, module, &write, p.caller.user_id(), now, &now_text)?;
         made.push((module, id));
     }
     Ok(made)

@@ -122,7 +122,11 @@ fn save_record(
     // The record, its lines, totals and files: a savepoint of its own inside
     // the serialized write, acknowledged once on disk.
     let (now, now_text) = now_pair();
-    let (registry, name, user) = (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+    let (registry, name, user) = (
+        ctx.registry.clone(),
+        module.name.clone(),
+        p.caller.user_id(),
+    );
     let id = ctx.store.write(move |tx| {
         let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
         let id = records::insert_in(tx, module, &write, user, now, &now_text)?;

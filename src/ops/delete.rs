@@ -44,15 +44,18 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     match target {
         Target::Record(module, id) => {
             let (now, now_text) = now_pair();
-            let (registry, name, user) =
-                (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+            let (registry, name, user) = (
+                ctx.registry.clone(),
+                module.name.clone(),
+                p.caller.user_id(),
+            );
             ctx.store.write(move |tx| {
                 let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
                 records::delete_in(tx, module, id, user, now, &now_text).map_err(WsError::from)
             })?;
         }
         Target::Row(module, id) => {
-            if module.own_sequence && id == p.caller.user_id {
+            if module.own_sequence && id == p.caller.user_id() {
                 return Err(WsError::AccessDenied(
                     "Permission to delete is denied".into(),
                 ));
@@ -67,7 +70,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
             // left with an owner nobody reaches; its members are forgotten.
             if module.name == users::GROUPS {
                 let (now, now_text) = now_pair();
-                access::retire_group(&tx, id, p.caller.user_id, (now, &now_text))?;
+                access::retire_group(&tx, id, p.caller.user_id(), (now, &now_text))?;
             }
             tx.commit()?;
         }

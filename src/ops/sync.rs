@@ -110,13 +110,13 @@ fn owners(
     scope: Option<&str>,
 ) -> Result<Owners, WsError> {
     match scope.unwrap_or("user") {
-        "user" => Ok(Owners::Only(vec![caller.user_id])),
+        "user" => Ok(Owners::Only(vec![caller.user_id()])),
         "userandgroup" => {
-            let mut ids = vec![caller.user_id];
-            ids.extend(access::groups_of(conn, registry, caller.user_id)?);
+            let mut ids = vec![caller.user_id()];
+            ids.extend(access::groups_of(conn, registry, caller.user_id())?);
             Ok(Owners::Only(ids))
         }
-        "all" if caller.is_admin => Ok(Owners::All),
+        "all" if caller.is_admin() => Ok(Owners::All),
         // vtiger's text for a non-admin application sync.
         "all" => Err(WsError::AccessDenied(
             "Only admin users can perform application sync".into(),

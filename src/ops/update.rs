@@ -120,8 +120,11 @@ fn apply_now(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsErr
     match checked {
         Checked::Record(module, id, write, lines) => {
             let (now, now_text) = now_pair();
-            let (registry, name, user) =
-                (ctx.registry.clone(), module.name.clone(), p.caller.user_id);
+            let (registry, name, user) = (
+                ctx.registry.clone(),
+                module.name.clone(),
+                p.caller.user_id(),
+            );
             // The record and its lines: a savepoint of their own.
             ctx.store.write(move |tx| {
                 let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
