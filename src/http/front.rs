@@ -16,7 +16,7 @@ pub struct Handled {
     /// The operation as sent (lower-cased).
     pub operation: String,
     /// The authenticated caller, if any (for the user's name).
-    pub user: Option<Caller>,
+    pub caller: Option<Caller>,
 }
 
 /// Runs a short read ([`ops::INLINE`]) right here on the HTTP worker, when a
@@ -76,7 +76,7 @@ pub async fn handle_on_writer(
     })?;
     let unanswered = || Handled {
         operation: raw.operation().to_string(),
-        user: None,
+        caller: None,
     };
     let done = match answer.await {
         Ok(Ok(done)) => done,
@@ -119,7 +119,7 @@ pub fn handle_off_worker(
 pub fn handle(ctx: &Ctx, raw: &RawRequest) -> (Result<Answer, WsError>, Handled) {
     let mut handled = Handled {
         operation: raw.operation().to_string(),
-        user: None,
+        caller: None,
     };
     // Reads that only read check the session and answer from one snapshot.
     let outcome = if ops::INLINE.contains(&handled.operation.as_str()) {
@@ -154,7 +154,7 @@ fn run(ctx: &Ctx, raw: &RawRequest, handled: &mut Handled) -> Result<Answer, WsE
         None if !op.prelogin => credentials::authenticate(ctx, raw)?,
         None => None,
     };
-    handled.user = caller.clone();
+    handled.caller = caller.clone();
     // 4. The prelogin gate.
     if caller.is_none() && !op.prelogin {
         return Err(WsError::AuthenticationRequired);

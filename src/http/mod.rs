@@ -95,7 +95,7 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
     let response = envelope::respond(&outcome);
     tracing::info!(
         operation = %handled.operation,
-        user = handled.user.as_ref().map_or("-", |c| c.user_name()),
+        user = handled.caller.as_ref().map_or("-", |c| c.user_name()),
         elapsed_ms = started.elapsed().as_millis() as u64,
         outcome = outcome.as_ref().map(|_| "OK").unwrap_or_else(|e| e.code()),
         "request"
