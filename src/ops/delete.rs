@@ -5,35 +5,13 @@ use rusqlite::TransactionBehavior;
 use serde_json::{json, Value};
 
 use super::records::{now_pair, resolve, Target};
-use super::{Ctx, OpCall};
+use super::Ctx;
 use crate::auth::access::Action;
-use crate::auth::Caller;
 use crate::error::WsError;
 use crate::store::{access, auth_tables, records, rows, users};
 
-/// delete's parameters.
-pub struct Params {
-    id: Option<String>,
-    caller: Caller,
-}
-
-impl Params {
-    /// Reads them from the call.
-    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        Ok(Params {
-            id: call.param("id").map(str::to_string),
-            caller: call.caller()?.clone(),
-        })
-    }
-
-    /// The call for record `id` (batches).
-    pub fn new(id: &str, caller: Caller) -> Self {
-        Params {
-            id: Some(id.to_string()),
-            caller,
-        }
-    }
-}
+/// delete's parameters: the record's `id` and the caller.
+pub type Params = super::records::OneRecord;
 
 /// `{"status":"successful"}`; a second delete is denied like any unknown id.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {

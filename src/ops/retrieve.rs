@@ -5,34 +5,12 @@
 use super::records::{
     inventory, load_checked, resolve, row_to_wire, wire_loaded, wire_record, Target,
 };
-use super::{Answer, Ctx, OpCall};
+use super::{Answer, Ctx};
 use crate::auth::access::Action;
-use crate::auth::Caller;
 use crate::error::WsError;
 
-/// retrieve's parameters.
-pub struct Params {
-    id: Option<String>,
-    caller: Caller,
-}
-
-impl Params {
-    /// Reads them from the call.
-    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
-        Ok(Params {
-            id: call.param("id").map(str::to_string),
-            caller: call.caller()?.clone(),
-        })
-    }
-
-    /// The call for record `id` (batches).
-    pub fn new(id: &str, caller: Caller) -> Self {
-        Params {
-            id: Some(id.to_string()),
-            caller,
-        }
-    }
-}
+/// retrieve's parameters: the record's `id` and the caller.
+pub type Params = super::records::OneRecord;
 
 /// The record.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {

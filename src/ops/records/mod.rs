@@ -16,6 +16,7 @@ pub use wire_record::{FieldNames, WireRecord};
 
 use super::OpCall;
 use crate::auth::access::{Access, Action, FieldAccess};
+use crate::auth::Caller;
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, WsId};
 use crate::store::records::{self, RecordWrite};
@@ -24,6 +25,31 @@ use crate::store::tables::{has_column, keying, Keying};
 use crate::store::users::{GROUPS, USERS};
 use values::{boolean, check_value};
 use wire::reference_prefix;
+
+/// The parameters of an operation on one record named by `id`: retrieve,
+/// delete.
+pub struct OneRecord {
+    pub(in crate::ops) id: Option<String>,
+    pub(in crate::ops) caller: Caller,
+}
+
+impl OneRecord {
+    /// Reads them from the call.
+    pub fn from_call(call: &OpCall) -> Result<Self, WsError> {
+        Ok(OneRecord {
+            id: call.param("id").map(str::to_string),
+            caller: call.caller()?.clone(),
+        })
+    }
+
+    /// The call for record `id` (batches).
+    pub fn new(id: &str, caller: Caller) -> Self {
+        OneRecord {
+            id: Some(id.to_string()),
+            caller,
+        }
+    }
+}
 
 /// "… denied for id": an id whose prefix names no module.
 pub fn denied_for_id() -> WsError {
