@@ -405,6 +405,42 @@ impl Store {
     }
 }
 
+/// A connection a piece of work on this thread runs on, found by the calls
+/// it makes without being passed down: a snapshot's, a joined write's.
+mod scoped {
+    use std::cell::Cell;
+    use std::thread::LocalKey;
+
+    use rusqlite::Connection;
+
+    /// Where a thread keeps its scoped connection.
+    pub type Slot = LocalKey<Cell<*const Connection>>;
+
+    /// The connection `slot` holds on this thread.
+    pub fn current<'a>(slot: &'static Slot) -> Option<&'a Connection> {
+        let ptr = slot.with(Cell::get);
+        // SAFETY: set only by `on` for the duration of its `work`, from a
+        // reference that outlives that call, and cleared (by the guard,
+        // even on a panic) before `on` returns; only this thread sees it.
+        unsafe { ptr.as_ref() }
+    }
+
+    struct Clear(&'static Slot);
+
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            self.0.with(|c| c.set(std::ptr::null()));
+        }
+    }
+
+    /// Runs `work` with `conn` in `slot` on this thread.
+    pub fn on<T>(slot: &'static Slot, conn: &Connection, work: impl FnOnce() -> T) -> T {
+        slot.with(|c| c.set(conn as *const Connection));
+        let _clear = Clear(slot);
+        work()
+    }
+}
+
 /// The read transaction a [`Store::one_snapshot`] call runs in, for the
 /// reads it makes.
 mod snapshot {
@@ -418,26 +454,12 @@ mod snapshot {
 
     /// The connection of the snapshot open on this thread.
     pub fn current<'a>() -> Option<&'a Connection> {
-        let ptr = CURRENT.with(Cell::get);
-        // SAFETY: set only by `on` for the duration of its `work`, from a
-        // reference that outlives that call, and cleared (by the guard,
-        // even on a panic) before `on` returns; only this thread sees it.
-        unsafe { ptr.as_ref() }
-    }
-
-    struct Clear;
-
-    impl Drop for Clear {
-        fn drop(&mut self) {
-            CURRENT.with(|c| c.set(std::ptr::null()));
-        }
+        super::scoped::current(&CURRENT)
     }
 
     /// Runs `work` with `conn` as this thread's snapshot connection.
     pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
-        CURRENT.with(|c| c.set(conn as *const Connection));
-        let _clear = Clear;
-        work()
+        super::scoped::on(&CURRENT, conn, work)
     }
 }
 
@@ -488,26 +510,12 @@ mod joined {
 
     /// The connection of the serialized job running on this thread.
     pub fn current<'a>() -> Option<&'a Connection> {
-        let ptr = CURRENT.with(Cell::get);
-        // SAFETY: set only by `on` for the duration of its `work`, from a
-        // reference that outlives that call, and cleared (by the guard,
-        // even on a panic) before `on` returns; only this thread sees it.
-        unsafe { ptr.as_ref() }
-    }
-
-    struct Clear;
-
-    impl Drop for Clear {
-        fn drop(&mut self) {
-            CURRENT.with(|c| c.set(std::ptr::null()));
-        }
+        super::scoped::current(&CURRENT)
     }
 
     /// Runs `work` with `conn` as this thread's joined connection.
     pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
-        CURRENT.with(|c| c.set(conn as *const Connection));
-        let _clear = Clear;
-        work()
+        super::scoped::on(&CURRENT, conn, work)
     }
 
     /// A write inside the joined transaction, in a savepoint of its own: an
