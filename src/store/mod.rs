@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use crate::error::WsError;
 use crate::registry::Registry;
+use scoped::{JOINED, SNAPSHOT};
 
 /// `query_row` through the connection's statement cache: the statements
 /// every request runs are parsed once a connection, not once a call.
@@ -268,7 +269,7 @@ impl Store {
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
-        if let Some(conn) = joined::current() {
+        if let Some(conn) = JOINED.current() {
             return joined::write(conn, work);
         }
         self.writer.write(work)
@@ -299,10 +300,10 @@ impl Store {
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
-        if joined::current().is_some() {
+        if JOINED.current().is_some() {
             return work();
         }
-        self.writer.write(move |conn| joined::on(conn, work))
+        self.writer.write(move |conn| JOINED.on(conn, work))
     }
 
     /// [`Store::serialized`] for a caller on the async executor, which must
@@ -315,7 +316,7 @@ impl Store {
         &self,
         work: impl FnOnce() -> (T, bool) + Send + 'static,
     ) -> Option<tokio::sync::oneshot::Receiver<rusqlite::Result<T>>> {
-        self.writer.submit(move |conn| joined::on(conn, work))
+        self.writer.submit(move |conn| JOINED.on(conn, work))
     }
 
     /// Runs `work` in a savepoint of its own when inside a
@@ -325,7 +326,7 @@ impl Store {
         &self,
         work: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
-        match joined::current() {
+        match JOINED.current() {
             Some(conn) => joined::write(conn, |_| work()),
             None => work(),
         }
@@ -347,7 +348,7 @@ impl Store {
     where
         E: From<rusqlite::Error> + From<r2d2::Error>,
     {
-        if let Some(conn) = joined::current().or_else(snapshot::current) {
+        if let Some(conn) = JOINED.current().or_else(|| SNAPSHOT.current()) {
             return work(conn);
         }
         let conn = self.pool.get()?;
@@ -387,10 +388,10 @@ impl Store {
     where
         E: From<rusqlite::Error> + From<r2d2::Error>,
     {
-        if joined::current().or_else(snapshot::current).is_some() {
+        if JOINED.current().or_else(|| SNAPSHOT.current()).is_some() {
             return work();
         }
-        self.read(|conn| snapshot::on(conn, work))
+        self.read(|conn| SNAPSHOT.on(conn, work))
     }
 
     /// A connection from the pool. Call it only off the async executor, and
@@ -398,7 +399,7 @@ impl Store {
     /// [`Store::on_writer`]): a write there would wait on the writer itself,
     /// so it fails with [`WsError::NeedsPool`] instead.
     pub fn conn(&self) -> Result<Conn, WsError> {
-        if joined::current().is_some() {
+        if JOINED.current().is_some() {
             return Err(WsError::NeedsPool);
         }
         Ok(self.pool.get()?)
@@ -413,19 +414,23 @@ mod scoped {
 
     use rusqlite::Connection;
 
-    /// Where a thread keeps its scoped connection.
-    pub type Slot = LocalKey<Cell<*const Connection>>;
-
-    /// The connection `slot` holds on this thread.
-    pub fn current<'a>(slot: &'static Slot) -> Option<&'a Connection> {
-        let ptr = slot.with(Cell::get);
-        // SAFETY: set only by `on` for the duration of its `work`, from a
-        // reference that outlives that call, and cleared (by the guard,
-        // even on a panic) before `on` returns; only this thread sees it.
-        unsafe { ptr.as_ref() }
+    thread_local! {
+        static SNAPSHOT_SLOT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
+        static JOINED_SLOT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
     }
 
-    struct Clear(&'static Slot);
+    /// The read transaction a [`Store::one_snapshot`](super::Store::one_snapshot)
+    /// call runs in, for the reads it makes.
+    pub static SNAPSHOT: Scoped = Scoped(&SNAPSHOT_SLOT);
+
+    /// The writer connection a [`Store::serialized`](super::Store::serialized)
+    /// job runs on, for the reads and writes it makes.
+    pub static JOINED: Scoped = Scoped(&JOINED_SLOT);
+
+    /// Where a thread keeps one kind of scoped connection.
+    pub struct Scoped(&'static LocalKey<Cell<*const Connection>>);
+
+    struct Clear(&'static LocalKey<Cell<*const Connection>>);
 
     impl Drop for Clear {
         fn drop(&mut self) {
@@ -433,33 +438,23 @@ mod scoped {
         }
     }
 
-    /// Runs `work` with `conn` in `slot` on this thread.
-    pub fn on<T>(slot: &'static Slot, conn: &Connection, work: impl FnOnce() -> T) -> T {
-        slot.with(|c| c.set(conn as *const Connection));
-        let _clear = Clear(slot);
-        work()
-    }
-}
+    impl Scoped {
+        /// The connection this slot holds on this thread.
+        pub fn current<'a>(&self) -> Option<&'a Connection> {
+            let ptr = self.0.with(Cell::get);
+            // SAFETY: set only by `on` for the duration of its `work`, from
+            // a reference that outlives that call, and cleared (by the
+            // guard, even on a panic) before `on` returns; only this thread
+            // sees it.
+            unsafe { ptr.as_ref() }
+        }
 
-/// The read transaction a [`Store::one_snapshot`] call runs in, for the
-/// reads it makes.
-mod snapshot {
-    use std::cell::Cell;
-
-    use rusqlite::Connection;
-
-    thread_local! {
-        static CURRENT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
-    }
-
-    /// The connection of the snapshot open on this thread.
-    pub fn current<'a>() -> Option<&'a Connection> {
-        super::scoped::current(&CURRENT)
-    }
-
-    /// Runs `work` with `conn` as this thread's snapshot connection.
-    pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
-        super::scoped::on(&CURRENT, conn, work)
+        /// Runs `work` with `conn` in this slot on this thread.
+        pub fn on<T>(&self, conn: &Connection, work: impl FnOnce() -> T) -> T {
+            self.0.with(|c| c.set(conn as *const Connection));
+            let _clear = Clear(self.0);
+            work()
+        }
     }
 }
 
@@ -497,26 +492,9 @@ mod held_version {
     }
 }
 
-/// The writer connection a [`Store::serialized`] job runs on, for the
-/// reads and writes it makes.
+/// Writes inside a [`Store::serialized`] job's transaction.
 mod joined {
-    use std::cell::Cell;
-
     use rusqlite::Connection;
-
-    thread_local! {
-        static CURRENT: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
-    }
-
-    /// The connection of the serialized job running on this thread.
-    pub fn current<'a>() -> Option<&'a Connection> {
-        super::scoped::current(&CURRENT)
-    }
-
-    /// Runs `work` with `conn` as this thread's joined connection.
-    pub fn on<T>(conn: &Connection, work: impl FnOnce() -> T) -> T {
-        super::scoped::on(&CURRENT, conn, work)
-    }
 
     /// A write inside the joined transaction, in a savepoint of its own: an
     /// error undoes only what it did.
