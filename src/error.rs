@@ -162,6 +162,14 @@ impl WsError {
         WsError::AccessDenied(DENIED.into())
     }
 
+    /// ACCESS_DENIED for a module name no module has (describe,
+    /// relatedtypes, query), in vtiger's words (shared/golden seq 42-44).
+    pub fn denied_for_name(name: &str) -> Self {
+        WsError::AccessDenied(format!(
+            "Permission to perform the operation is denied for name : {name}"
+        ))
+    }
+
     /// Logs a store failure with its cause and returns the client-facing error.
     pub fn database(cause: impl fmt::Display) -> Self {
         tracing::error!(cause = %cause, "database failure");

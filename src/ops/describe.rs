@@ -29,12 +29,10 @@ impl Params {
 /// module the caller may not list is denied plainly (vtiger's
 /// DescribeObject.php). Flags and fields are the caller's (§6.1).
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let module = ctx.registry.module(&p.element_type).ok_or_else(|| {
-        WsError::AccessDenied(format!(
-            "Permission to perform the operation is denied for name : {}",
-            p.element_type
-        ))
-    })?;
+    let module = ctx
+        .registry
+        .module(&p.element_type)
+        .ok_or_else(|| WsError::denied_for_name(&p.element_type))?;
     let access = &p.caller.access;
     if !access.lists(module) {
         return Err(WsError::denied());

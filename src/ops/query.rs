@@ -65,9 +65,7 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     // vtiger resolves the module before it parses (shared/golden seq 232, 234).
     let name = module_named(&query).ok_or_else(denied_query)?;
     if ctx.registry.module(name).is_none() {
-        return Err(WsError::AccessDenied(format!(
-            "Permission to perform the operation is denied for name : {name}"
-        )));
+        return Err(WsError::denied_for_name(name));
     }
     let select = vtql::parse(&query)?;
     answer(ctx, &p.access, &select, None)

@@ -28,12 +28,10 @@ impl Params {
 /// `{"types":[…],"information":{label:{name,label,isEntity}}}`: the lists
 /// whose module the caller may use (vtiger leaves out inaccessible ones).
 pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
-    let module = ctx.registry.module(&p.element_type).ok_or_else(|| {
-        WsError::AccessDenied(format!(
-            "Permission to perform the operation is denied for name : {}",
-            p.element_type
-        ))
-    })?;
+    let module = ctx
+        .registry
+        .module(&p.element_type)
+        .ok_or_else(|| WsError::denied_for_name(&p.element_type))?;
     if !p.access.lists(module) {
         return Err(WsError::denied());
     }

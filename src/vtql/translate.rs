@@ -118,12 +118,9 @@ pub fn plan<'r>(
     restrict: Option<&Restriction>,
     access: &Access,
 ) -> Result<Plan<'r>, WsError> {
-    let module = registry.module(&q.module).ok_or_else(|| {
-        WsError::AccessDenied(format!(
-            "Permission to perform the operation is denied for name : {}",
-            q.module
-        ))
-    })?;
+    let module = registry
+        .module(&q.module)
+        .ok_or_else(|| WsError::denied_for_name(&q.module))?;
     if !access.lists(module) {
         return Err(WsError::denied());
     }
