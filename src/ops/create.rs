@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::records::{
     element_object, external, files, inventory, now_pair, read_element, row_to_wire, wire_record,
-    with_defaults, writable_module, Mandatory, Writer,
+    with_defaults, writable_module, write_module, Mandatory, Writer,
 };
 use super::{Answer, Ctx, OpCall};
 use crate::auth::Caller;
@@ -122,21 +122,16 @@ fn save_record(
     // The record, its lines, totals and files: a savepoint of its own inside
     // the serialized write, acknowledged once on disk.
     let (now, now_text) = now_pair();
-    let (registry, name, user) = (
-        ctx.registry.clone(),
-        module.name.clone(),
-        p.caller.user_id(),
-    );
-    let id = ctx.store.write(move |tx| {
-        let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+    let user = p.caller.user_id();
+    let id = write_module(ctx, module, move |tx, registry, module| {
         let id = records::insert_in(tx, module, &write, user, now, &now_text)?;
         if lines.is_some() {
-            inventory::save(tx, &registry, module, id, lines.as_deref())?;
+            inventory::save(tx, registry, module, id, lines.as_deref())?;
         }
         let uploads: Vec<(String, &Upload)> = uploads.iter().map(|(f, u)| (f.clone(), u)).collect();
         files::store(tx, id, &uploads, now)?;
         external::save(tx, module, id, &external_ids)?;
-        Ok::<_, WsError>(id)
+        Ok(id)
     })?;
     ctx.store.read(|conn| {
         let record = wire_record(conn, &ctx.registry, &p.caller.access, module, id)?;

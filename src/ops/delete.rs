@@ -4,7 +4,7 @@
 use rusqlite::TransactionBehavior;
 use serde_json::{json, Value};
 
-use super::records::{now_pair, resolve, Target};
+use super::records::{now_pair, resolve, write_module, Target};
 use super::Ctx;
 use crate::auth::access::Action;
 use crate::error::WsError;
@@ -22,13 +22,8 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Value, WsError> {
     match target {
         Target::Record(module, id) => {
             let (now, now_text) = now_pair();
-            let (registry, name, user) = (
-                ctx.registry.clone(),
-                module.name.clone(),
-                p.caller.user_id(),
-            );
-            ctx.store.write(move |tx| {
-                let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+            let user = p.caller.user_id();
+            write_module(ctx, module, move |tx, _, module| {
                 records::delete_in(tx, module, id, user, now, &now_text).map_err(WsError::from)
             })?;
         }

@@ -8,7 +8,7 @@ use rusqlite::TransactionBehavior;
 
 use super::records::{
     element_object, external, inventory, module_of_id, now_pair, read_element, resolve,
-    row_to_wire, wire_record, Mandatory, Target, Writer,
+    row_to_wire, wire_record, write_module, Mandatory, Target, Writer,
 };
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Action;
@@ -120,20 +120,15 @@ fn apply_now(ctx: &Ctx, p: Params, mandatory: Mandatory) -> Result<Answer, WsErr
     match checked {
         Checked::Record(module, id, write, lines) => {
             let (now, now_text) = now_pair();
-            let (registry, name, user) = (
-                ctx.registry.clone(),
-                module.name.clone(),
-                p.caller.user_id(),
-            );
+            let user = p.caller.user_id();
             // The record and its lines: a savepoint of their own.
-            ctx.store.write(move |tx| {
-                let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+            write_module(ctx, module, move |tx, registry, module| {
                 records::update_in(tx, module, id, &write, user, (now, &now_text))?;
                 if module.line_items.is_some() {
-                    inventory::save(tx, &registry, module, id, lines.as_deref())?;
+                    inventory::save(tx, registry, module, id, lines.as_deref())?;
                 }
                 external::save(tx, module, id, &external_ids)?;
-                Ok::<_, WsError>(())
+                Ok(())
             })?;
             ctx.store.read(|conn| {
                 let record = wire_record(conn, &ctx.registry, access, module, id)?;

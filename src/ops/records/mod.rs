@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records};
 pub use wire_record::{FieldNames, WireRecord};
 
-use super::OpCall;
+use super::{Ctx, OpCall};
 use crate::auth::access::{Access, Action, FieldAccess};
 use crate::auth::Caller;
 use crate::error::WsError;
@@ -49,6 +49,21 @@ impl OneRecord {
             caller,
         }
     }
+}
+
+/// Runs `work` on `module`'s records as one write of the group commit (in
+/// a savepoint of its own: an error undoes only it), with the registry and
+/// the module found again on the writer, whose job owns what it uses.
+pub fn write_module<T: Send + 'static>(
+    ctx: &Ctx,
+    module: &ModuleDef,
+    work: impl FnOnce(&Connection, &Registry, &ModuleDef) -> Result<T, WsError> + Send + 'static,
+) -> Result<T, WsError> {
+    let (registry, name) = (ctx.registry.clone(), module.name.clone());
+    ctx.store.write(move |tx| {
+        let module = registry.module(&name).ok_or(WsError::InternalServerError)?;
+        work(tx, &registry, module)
+    })
 }
 
 /// "… denied for id": an id whose prefix names no module.
