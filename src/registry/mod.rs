@@ -65,10 +65,10 @@ struct FieldTypesFile {
 }
 
 /// A map looked up at every request, hashed with foldhash, not the default
-/// SipHash: ~180 instructions a lookup, four a query (callgrind). Its keys
-/// come from the schema, never from a client, so none can be chosen to
-/// collide.
-type Lookup<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+/// SipHash: ~180 instructions a lookup, four a query (callgrind). Only for
+/// keys the server chooses (the schema's names, the store's ids), never a
+/// client's, so none can be chosen to collide.
+pub type Lookup<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// All modules and operations.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use super::wire_record::WireRecord;
 
 use crate::auth::access::Access;
 use crate::error::WsError;
-use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
+use crate::registry::{FieldDef, FieldType, Lookup, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
 use crate::store::rows;
 use crate::store::tables::{keying, Keying};
@@ -253,13 +253,12 @@ pub fn wire_records(
     with_label: bool,
     owned: impl Fn(i64) -> bool,
 ) -> Result<Vec<WireRecord>, WsError> {
-    // Ids from the store, not a client's choosing: foldhash, not SipHash.
-    let mut loaded: std::collections::HashMap<i64, StoredRecord, foldhash::fast::FixedState> =
-        records::load_many(conn, module, ids)?
-            .into_iter()
-            .filter(|r| owned(r.owner))
-            .map(|r| (r.id, r))
-            .collect();
+    // Ids from the store, not a client's choosing.
+    let mut loaded: Lookup<i64, StoredRecord> = records::load_many(conn, module, ids)?
+        .into_iter()
+        .filter(|r| owned(r.owner))
+        .map(|r| (r.id, r))
+        .collect();
     // Worked out once a page, not once a record.
     let hidden = access.hidden_fields(module);
     let mut out = Vec::with_capacity(ids.len());
