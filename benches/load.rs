@@ -11,12 +11,13 @@
 //! line a request, with its time in the server) to set beside
 //! `LOAD_WALK_PAGES=1`'s list of pages.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, the
-//! CPU time a request of the server, of the load generator and of the bare
-//! handler beside it, and the server's peak RSS; then one client walks the
+//! CPU time a request of the server and of the load generator driving it,
+//! and beside them of the bare handler and of the generator driving that
+//! (`client@bare`), and the server's peak RSS; then one client walks the
 //! whole sync feed and prints its first and slowest page (each page's time the fastest of
 //! its fetches in three walks, and the first walk's slowest beside it). Each scenario runs in five stretches,
 //! each right after as many requests to the bare handler, and its ratio is
-//! to those (the last column). Nothing here fails on speed.
+//! to those (the `bare req/s` column). Nothing here fails on speed.
 mod common;
 #[allow(dead_code)]
 #[path = "../tests/api/helpers.rs"]
@@ -666,6 +667,49 @@ fn sync_walk(port: u16, session: &str) {
     );
 }
 
+/// CPU time over a scenario's stretches (user and system). The server, the
+/// load generator and the bare handler share the two cores, so a ratio to
+/// the bare handler is about (`client_at_bare` + `bare`) over (`client` +
+/// `server`), a request each.
+#[derive(Default)]
+struct Cpu {
+    /// The server's, over the stretches that drove it.
+    server: Option<Duration>,
+    /// The load generator's while it drove the server (this process's: the
+    /// bare handler's threads idle then).
+    client: Option<Duration>,
+    /// The bare handler's threads', over the stretches beside.
+    bare: Duration,
+    /// The load generator's while it drove the bare handler: this process's
+    /// but the bare handler's threads'.
+    client_at_bare: Duration,
+}
+
+impl Cpu {
+    /// The bare handler's and the generator's CPU since `before` (the bare
+    /// handler's threads) and `before_all` (this whole process).
+    fn beside_bare(before: Duration, before_all: Duration) -> Cpu {
+        let bare = bare_handler_cpu_time().saturating_sub(before);
+        let all = cpu_time(std::process::id()).saturating_sub(before_all);
+        Cpu {
+            bare,
+            client_at_bare: all.saturating_sub(bare),
+            ..Cpu::default()
+        }
+    }
+
+    fn add(&mut self, more: Cpu) {
+        let sum = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+        };
+        self.server = sum(self.server, more.server);
+        self.client = sum(self.client, more.client);
+        self.bare += more.bare;
+        self.client_at_bare += more.client_at_bare;
+    }
+}
+
 fn main() {
     let settings = Settings {
         records: arg("--records", 10_000),
@@ -697,7 +741,7 @@ fn main() {
     );
     let bare_port = bare_server(workers);
     let bare_request: Maker = Arc::new(|_| ("GET", "operation=getchallenge".into(), String::new()));
-    let before = bare_handler_cpu_time();
+    let (before, before_all) = (bare_handler_cpu_time(), cpu_time(std::process::id()));
     let mut bare = drive(
         bare_port,
         settings.concurrency,
@@ -705,12 +749,12 @@ fn main() {
         settings.requests,
         bare_request.clone(),
     );
-    let bare_cpu = bare_handler_cpu_time() - before;
+    let bare_alone_cpu = Cpu::beside_bare(before, before_all);
     let (mut child, port) = stripes_server(&db, workers);
     let session = login(port, "admin", ADMIN_KEY);
     let clerk = login(port, CLERK.0, CLERK.1);
     println!(
-        "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
+        "\n{:<30} {:>10} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12} {:>12}",
         "scenario",
         "req/s",
         "vs bare",
@@ -719,7 +763,8 @@ fn main() {
         "server CPU",
         "bare req/s",
         "client CPU",
-        "bare CPU"
+        "bare CPU",
+        "client@bare"
     );
     let per_request = |cpu: Option<Duration>, requests: usize| {
         cpu.map_or("-".into(), |c| {
@@ -729,37 +774,22 @@ fn main() {
             )
         })
     };
-    // `cpu`: the server's CPU time over the scenario; `client`: the load
-    // generator's over the scenario (this process's: the bare handler's
-    // threads idle then), and the bare handler's threads' over its stretches
-    // beside it, the figure to set the server's beside. The three share the
-    // two cores: a ratio to bare is about (generator + bare handler) over
-    // (generator + server), CPU a request.
-    let row = |name: &str,
-               f: &mut Figures,
-               bare: (f64, usize),
-               cpu: Option<Duration>,
-               (client, bare_cpu): (Option<Duration>, Duration)| {
+    let row = |name: &str, f: &mut Figures, bare: (f64, usize), cpu: &Cpu| {
         println!(
-            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10} {:>12} {:>10.0} {:>12} {:>12}",
+            "{name:<30} {:>10.0} {:>8.1}% {:>10} {:>10} {:>12} {:>10.0} {:>12} {:>12} {:>12}",
             f.per_second(),
             100.0 * f.per_second() / bare.0,
             f.at(0.5).as_micros(),
             f.at(0.99).as_micros(),
-            per_request(cpu, f.samples.len()),
+            per_request(cpu.server, f.samples.len()),
             bare.0,
-            per_request(client, f.samples.len()),
-            per_request(Some(bare_cpu), bare.1),
+            per_request(cpu.client, f.samples.len()),
+            per_request(Some(cpu.bare), bare.1),
+            per_request(Some(cpu.client_at_bare), bare.1),
         );
     };
     let bare_alone = (bare.per_second(), bare.samples.len());
-    row(
-        "bare actix handler",
-        &mut bare,
-        bare_alone,
-        None,
-        (None, bare_cpu),
-    );
+    row("bare actix handler", &mut bare, bare_alone, &bare_alone_cpu);
     let only = only_scenarios();
     let stretch = settings.requests.div_ceil(STRETCHES);
     for (name, make) in scenarios(&session, &clerk, settings.records, settings.requests) {
@@ -769,8 +799,7 @@ fn main() {
         {
             continue;
         }
-        let (mut beside, mut f, mut cpu) = (Figures::default(), Figures::default(), Duration::ZERO);
-        let (mut client, mut bare_cpu_beside) = (Duration::ZERO, Duration::ZERO);
+        let (mut beside, mut f, mut cpu) = (Figures::default(), Figures::default(), Cpu::default());
         for from in (0..settings.requests).step_by(stretch as usize) {
             let count = stretch.min(settings.requests - from);
             let c = if name == WIDE_CREATE.0 {
@@ -778,22 +807,19 @@ fn main() {
             } else {
                 settings.concurrency
             };
-            let before = bare_handler_cpu_time();
+            let (before, before_all) = (bare_handler_cpu_time(), cpu_time(std::process::id()));
             beside.add(drive(bare_port, c, from, count, bare_request.clone()));
-            bare_cpu_beside += bare_handler_cpu_time() - before;
+            cpu.add(Cpu::beside_bare(before, before_all));
             let (before, before_client) = (cpu_time(child.id()), cpu_time(std::process::id()));
             f.add(drive(port, c, from, count, make.clone()));
-            cpu += cpu_time(child.id()) - before;
-            client += cpu_time(std::process::id()) - before_client;
+            cpu.add(Cpu {
+                server: Some(cpu_time(child.id()) - before),
+                client: Some(cpu_time(std::process::id()) - before_client),
+                ..Cpu::default()
+            });
         }
         let bare_beside = (beside.per_second(), beside.samples.len());
-        row(
-            name,
-            &mut f,
-            bare_beside,
-            Some(cpu),
-            (Some(client), bare_cpu_beside),
-        );
+        row(name, &mut f, bare_beside, &cpu);
     }
     if only
         .as_ref()
