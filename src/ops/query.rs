@@ -5,10 +5,11 @@ use std::sync::Arc;
 use rusqlite::params_from_iter;
 use serde_json::{json, Map, Value};
 
-use super::records::{row_to_wire, wire_records, FieldNames, WireRecord};
+use super::records::{row_to_wire, wire_selected, FieldNames, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::error::WsError;
+use crate::store;
 use crate::store::tables::{keying, Keying};
 use crate::vtql::ast::Select;
 use crate::vtql::{self, translate};
@@ -82,25 +83,21 @@ pub fn answer(
     let plan = translate::plan(&ctx.registry, select, ctx.query_max_rows, restrict, access)?;
     let columns = plan.columns.as_deref();
     ctx.store.read(|conn| {
-        let mut stmt = conn.prepare_cached(&plan.sql)?;
+        let params = || params_from_iter(plan.params.iter());
         if plan.count {
-            let n: i64 = stmt.query_row(params_from_iter(plan.params.iter()), |r| r.get(0))?;
+            let n: i64 = store::cached_row(conn, &plan.sql, params(), |r| r.get(0))?;
             return Ok(Answer::Json(json!([{"count": n.to_string()}])));
         }
-        let ids: Vec<i64> = stmt
-            .query_map(params_from_iter(plan.params.iter()), |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
         Ok(match keying(plan.module) {
             // Query rows carry no label (spec §8.3); one statement a page.
             Keying::Shared => {
-                let records = wire_records(
+                let records = wire_selected(
                     conn,
                     &ctx.registry,
                     access,
                     plan.module,
-                    &ids,
-                    false,
-                    |_| true,
+                    &plan.sql,
+                    params(),
                 )?;
                 let selected = columns.map(selected_names);
                 let rows = records
@@ -110,6 +107,10 @@ pub fn answer(
                 Answer::Records(rows)
             }
             _ => {
+                let ids: Vec<i64> = conn
+                    .prepare_cached(&plan.sql)?
+                    .query_map(params(), |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
                 let id_column = plan.module.id_column.as_deref();
                 let rows = ids
                     .iter()

@@ -356,7 +356,7 @@ fn load_one(
     .optional()
 }
 
-/// Loads the live records of `module` among `ids` (a query's page) with
+/// Loads the live records of `module` among `ids` (a sync page) with
 /// one statement, in no particular order.
 pub fn load_many(
     conn: &Connection,
@@ -365,7 +365,7 @@ pub fn load_many(
 ) -> rusqlite::Result<Vec<StoredRecord>> {
     match ids {
         [] => return Ok(Vec::new()),
-        // One id (a query on a unique value): a statement whose text is
+        // One id (a page of one change): a statement whose text is
         // built once, not an IN list formatted each time, and without the
         // retrieve's probe for external ids.
         [id] => {
@@ -380,6 +380,20 @@ pub fn load_many(
     let rows = stmt.query_map(rusqlite::params_from_iter(ids), |r| {
         stored_record(r, &load.columns)
     })?;
+    rows.collect()
+}
+
+/// The records of `module` that `sql` selects as its record view's
+/// columns, in the statement's order (a query's page: `translate::plan`).
+pub fn load_selected(
+    conn: &Connection,
+    module: &ModuleDef,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<StoredRecord>> {
+    let columns = &load_sql(module).columns;
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| stored_record(r, columns))?;
     rows.collect()
 }
 

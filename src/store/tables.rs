@@ -23,6 +23,11 @@ pub struct ModuleSql {
     /// Whether a user is live and Active, for the Users module
     /// (`users::is_active`).
     pub(crate) active: OnceLock<String>,
+    /// Its table's name, quoted ([`table`]).
+    table: OnceLock<String>,
+    /// What joins a query's page of ids to its record view
+    /// ([`page_to_view`]).
+    page_to_view: OnceLock<String>,
 }
 
 /// A column value as the text the wire shows; NULL is `None`.
@@ -69,6 +74,21 @@ pub fn keying(module: &ModuleDef) -> Keying {
 /// The quoted table name of a module.
 pub fn table(module: &ModuleDef) -> String {
     format!("\"m_{}\"", module.name)
+}
+
+/// [`table`], made once a module: a query names it every time.
+pub fn table_ref(module: &ModuleDef) -> &str {
+    module.sql.table.get_or_init(|| table(module))
+}
+
+/// The end of a query's statement that joins its page of ids, subquery
+/// `p` with column `page_id`, to the module's record view `v`; CROSS JOIN
+/// keeps the page the outer loop, so rows come in its order.
+pub fn page_to_view(module: &ModuleDef) -> &str {
+    module
+        .sql
+        .page_to_view
+        .get_or_init(|| format!(") p CROSS JOIN {} v ON v.k0 = p.page_id", view(module)))
 }
 
 /// The view an entity module's live records are read through

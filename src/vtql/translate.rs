@@ -9,7 +9,7 @@ use crate::auth::access::{Access, Action};
 use crate::error::WsError;
 use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::is_numeric;
-use crate::store::tables::{keying, table, unconverted, Keying};
+use crate::store::tables::{keying, page_to_view, table_ref, unconverted, Keying};
 
 /// A query ready to run: the SQL selecting matching object ids (or the
 /// count), its parameters, and what to show of each row.
@@ -17,7 +17,9 @@ use crate::store::tables::{keying, table, unconverted, Keying};
 pub struct Plan<'r> {
     /// The module queried.
     pub module: &'r ModuleDef,
-    /// SQL returning one column: object ids, or the count.
+    /// SQL returning the count; the matching records of a shared-key
+    /// module, as its record view's columns (`records::load_selected`);
+    /// or, for other modules, their object ids.
     pub sql: String,
     /// Bound parameters, in order.
     pub params: Vec<Sql>,
@@ -143,11 +145,20 @@ pub fn plan<'r>(
     // unfiltered page walks it in id order and stops at the LIMIT.
     let id = id_order(module, q.filter.as_ref());
     let count = q.columns == Columns::Count;
+    // A shared-key module's rows come whole: the page's ids joined to its
+    // record view in one statement, not a second one to load them.
+    let whole_rows = !count && keying(module) == Keying::Shared;
     let mut sql = String::with_capacity(256);
+    if whole_rows {
+        sql.push_str("SELECT v.* FROM (");
+    }
     sql.push_str("SELECT ");
     sql.push_str(if count { "COUNT(*)" } else { id });
+    if whole_rows {
+        sql.push_str(" AS page_id");
+    }
     sql.push_str(" FROM ");
-    sql.push_str(&table(module));
+    sql.push_str(table_ref(module));
     sql.push_str(" m");
     if keying(module) == Keying::Shared {
         sql.push_str(" JOIN crmentity c ON c.crmid = m._id");
@@ -214,6 +225,9 @@ pub fn plan<'r>(
     }
     sql.push_str(id);
     sql.push_str(" ASC LIMIT ? OFFSET ?");
+    if whole_rows {
+        sql.push_str(page_to_view(module));
+    }
     let limit = q
         .limit
         .map(|l| (l.offset.unwrap_or(0), l.count.min(max_rows)))
@@ -445,8 +459,22 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
-    /// The steps of SQLite's plan for `query`, one line each.
+    /// The steps of SQLite's plan for choosing `query`'s page (or count),
+    /// one line each: for a shared-key module, the subquery's.
     fn query_plan(store: &Store, registry: &Registry, query: &str) -> Vec<String> {
+        let steps = statement_plan(store, registry, query);
+        match steps.first().map(String::as_str) {
+            Some("CO-ROUTINE p") => steps[1..]
+                .iter()
+                .take_while(|s| *s != "SCAN p")
+                .cloned()
+                .collect(),
+            _ => steps,
+        }
+    }
+
+    /// The steps of SQLite's plan for `query`'s whole statement.
+    fn statement_plan(store: &Store, registry: &Registry, query: &str) -> Vec<String> {
         let select = crate::vtql::parse(query).unwrap();
         let plan = plan(registry, &select, 100, None, &Access::admin(1)).unwrap();
         let conn = store.conn().unwrap();
@@ -507,6 +535,29 @@ mod tests {
             steps.iter().all(|s| !s.contains("TEMP B-TREE")),
             "{steps:?}"
         );
+    }
+
+    #[test]
+    fn a_pages_records_are_read_by_id_in_the_pages_order() {
+        let (_dir, store, registry) = open();
+        for query in [
+            "select * from Accounts where accountname = 'Acme';",
+            "select accountname from Accounts order by employees desc limit 10, 5;",
+            "select * from Contacts where lastname like 'S%';",
+        ] {
+            let steps = statement_plan(&store, &registry, query);
+            let rows: Vec<&String> = steps.iter().skip_while(|s| *s != "SCAN p").collect();
+            // The page is the outer loop; each of its ids is one lookup.
+            assert_eq!(steps[0], "CO-ROUTINE p", "{query}: {steps:?}");
+            assert_eq!(rows[0], "SCAN p", "{query}: {steps:?}");
+            assert!(
+                rows[1..]
+                    .iter()
+                    .all(|s| s.contains("PRIMARY KEY")
+                        || s.starts_with("CORRELATED SCALAR SUBQUERY")),
+                "{query}: {steps:?}"
+            );
+        }
     }
 
     #[test]

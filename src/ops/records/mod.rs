@@ -11,7 +11,7 @@ mod wire_record;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records};
+pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records, wire_selected};
 pub use wire_record::{FieldNames, WireRecord};
 
 use super::{Ctx, OpCall};

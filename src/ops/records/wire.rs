@@ -241,7 +241,7 @@ pub fn wire_loaded(
 }
 
 /// Records `ids` of `module` on the wire, in the order of `ids`, as
-/// `access` may see them; loaded with one statement (a query's page).
+/// `access` may see them; loaded with one statement (a sync page).
 /// Ids no longer live are left out, and so are records whose owner `owned`
 /// refuses (a sync page's records its caller does not follow).
 pub fn wire_records(
@@ -270,6 +270,29 @@ pub fn wire_records(
         }
     }
     Ok(out)
+}
+
+/// The records of `module` that `sql` selects whole (a query's page, see
+/// `records::load_selected`), in its order, as `access` may see them.
+pub fn wire_selected(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<WireRecord>, WsError> {
+    let loaded = records::load_selected(conn, module, sql, params)?;
+    // Worked out once a page, not once a record.
+    let hidden = access.hidden_fields(module);
+    loaded
+        .into_iter()
+        .map(|rec| {
+            let mut record = to_wire(conn, registry, module, rec, false)?;
+            strip_hidden(&hidden, &mut record);
+            Ok(record)
+        })
+        .collect()
 }
 
 #[cfg(test)]
