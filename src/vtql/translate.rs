@@ -11,8 +11,8 @@ use crate::registry::{FieldDef, FieldType, ModuleDef, Registry, SystemField, WsI
 use crate::store::records::is_numeric;
 use crate::store::tables::{keying, page_to_view, table_ref, unconverted, Keying};
 
-/// A query ready to run: the SQL selecting matching object ids (or the
-/// count), its parameters, and what to show of each row.
+/// A query ready to run: the SQL selecting its page (or the count), its
+/// parameters, and what to show of each row.
 #[derive(Debug)]
 pub struct Plan<'r> {
     /// The module queried.
