@@ -374,17 +374,17 @@ pub fn load_many(
         }
         _ => {}
     }
-    let load = load_sql(module);
-    let sql = format!("{} IN ({})", load.select, vec!["?"; ids.len()].join(", "));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(ids), |r| {
-        stored_record(r, &load.columns)
-    })?;
-    rows.collect()
+    let sql = format!(
+        "{} IN ({})",
+        load_sql(module).select,
+        vec!["?"; ids.len()].join(", ")
+    );
+    load_selected(conn, module, &sql, rusqlite::params_from_iter(ids))
 }
 
 /// The records of `module` that `sql` selects as its record view's
-/// columns, in the statement's order (a query's page: `translate::plan`).
+/// columns, in the statement's order (a query's page: `translate::plan`;
+/// a list of ids: [`load_many`]).
 pub fn load_selected(
     conn: &Connection,
     module: &ModuleDef,

@@ -264,9 +264,9 @@ pub fn wire_records(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(rec) = loaded.remove(id) {
-            let mut record = to_wire(conn, registry, module, rec, with_label)?;
-            strip_hidden(&hidden, &mut record);
-            out.push(record);
+            out.push(page_record(
+                conn, registry, module, &hidden, rec, with_label,
+            )?);
         }
     }
     Ok(out)
@@ -287,12 +287,22 @@ pub fn wire_selected(
     let hidden = access.hidden_fields(module);
     loaded
         .into_iter()
-        .map(|rec| {
-            let mut record = to_wire(conn, registry, module, rec, false)?;
-            strip_hidden(&hidden, &mut record);
-            Ok(record)
-        })
+        .map(|rec| page_record(conn, registry, module, &hidden, rec, false))
         .collect()
+}
+
+/// One record of a page on the wire, without its `hidden` fields.
+fn page_record(
+    conn: &Connection,
+    registry: &Registry,
+    module: &ModuleDef,
+    hidden: &[&FieldDef],
+    rec: StoredRecord,
+    with_label: bool,
+) -> Result<WireRecord, WsError> {
+    let mut record = to_wire(conn, registry, module, rec, with_label)?;
+    strip_hidden(hidden, &mut record);
+    Ok(record)
 }
 
 #[cfg(test)]
