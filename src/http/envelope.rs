@@ -7,8 +7,9 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
 use crate::error::WsError;
-use crate::ops::records::WireRecord;
+use crate::ops::records::{FieldNames, RecordSink, WireRecord};
 use crate::ops::Answer;
+use crate::store::records::Span;
 
 /// The success envelope: `success` first, then `result` (spec §1.4).
 pub fn ok(result: Value) -> Value {
@@ -36,7 +37,7 @@ pub fn err(e: &WsError) -> Value {
 /// The HTTP answer for an operation's outcome. Clients treat any status but
 /// 200 as a transport failure (vtigerpy raises, node-vtiger crashes), so
 /// errors are 200 too.
-pub fn respond(outcome: &Result<Answer, WsError>) -> HttpResponse {
+pub fn respond(outcome: Result<Answer, WsError>) -> HttpResponse {
     let body = match outcome {
         // The result written in place, never copied into an envelope value
         // first: that deep copy and its drop were a tenth of a retrieve's
@@ -44,11 +45,15 @@ pub fn respond(outcome: &Result<Answer, WsError>) -> HttpResponse {
         Ok(answer) => {
             let mut out = spare_body::take();
             out.push_str(r#"{"success":true,"result":"#);
-            write_answer(&mut out, answer);
+            write_answer(&mut out, &answer);
             out.push('}');
+            // An encoded result's buffer was a spare one: it goes back.
+            if let Answer::Encoded(json) = answer {
+                spare_body::give_back(json.into_bytes());
+            }
             spare_body::bytes(out)
         }
-        Err(e) => php_json(&err(e)).into(),
+        Err(e) => php_json(&err(&e)).into(),
     };
     // Names and values as constants: given as text, each header was parsed
     // and checked at every answer (~1k instructions of a retrieve).
@@ -127,19 +132,24 @@ mod spare_body {
 
     impl Drop for Kept {
         fn drop(&mut self) {
-            let mut buf = std::mem::take(&mut self.0);
-            if buf.capacity() > KEPT_MAX {
-                return;
-            }
-            buf.clear();
-            // During thread exit the spares are gone: the buffer is freed.
-            let _ = SPARE.try_with(|s| {
-                let mut s = s.borrow_mut();
-                if s.len() < KEPT_COUNT {
-                    s.push(buf);
-                }
-            });
+            give_back(std::mem::take(&mut self.0));
         }
+    }
+
+    /// Keeps `buf` for a later [`take`], unless it grew too large or
+    /// enough are kept.
+    pub fn give_back(mut buf: Vec<u8>) {
+        if buf.capacity() > KEPT_MAX {
+            return;
+        }
+        buf.clear();
+        // During thread exit the spares are gone: the buffer is freed.
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < KEPT_COUNT {
+                s.push(buf);
+            }
+        });
     }
 }
 
@@ -155,10 +165,168 @@ pub fn php_json(v: &Value) -> String {
 fn write_answer(out: &mut String, answer: &Answer) {
     match answer {
         Answer::Json(v) => write_value(out, v),
+        Answer::Encoded(json) => out.push_str(json),
         Answer::Record(record) => write_record(out, record),
         Answer::Records(records) => write_list(out, records, write_record),
         Answer::Object(entries) => {
             write_object(out, entries.iter().map(|(k, v)| (*k, v)), write_answer)
+        }
+    }
+}
+
+/// Records written as JSON while a page's rows are read, each straight
+/// from its loaded text ([`JsonRecord`]): no [`WireRecord`] in between to
+/// fill, walk and free again (callgrind: ~7k of a one-record query's ~80k
+/// instructions, BENCHMARKS.md).
+pub struct JsonList {
+    out: String,
+    empty: bool,
+}
+
+impl JsonList {
+    /// An empty list, in a spare answer buffer.
+    pub fn new() -> Self {
+        let mut out = spare_body::take();
+        out.push('[');
+        JsonList { out, empty: true }
+    }
+
+    /// The next record of the list, over its loaded `text`: fields named
+    /// `names`, those whose `hidden` is true left out; `id_last` holds its
+    /// `id` back until the record's other keys are written.
+    pub fn record<'a>(
+        &'a mut self,
+        names: &'a FieldNames,
+        hidden: &'a [bool],
+        text: String,
+        id_last: bool,
+    ) -> JsonRecord<'a> {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(',');
+        }
+        let start = self.out.len();
+        self.out.push('{');
+        JsonRecord {
+            out: &mut self.out,
+            names,
+            hidden,
+            text,
+            next: 0,
+            start,
+            after_first: false,
+            id_last,
+            id: None,
+        }
+    }
+
+    /// The list's JSON, for [`Answer::Encoded`].
+    pub fn finish(mut self) -> String {
+        self.out.push(']');
+        self.out
+    }
+}
+
+impl Default for JsonList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One record of a [`JsonList`], written as [`write_record`] writes the
+/// same record kept as a [`WireRecord`]; [`JsonRecord::finish`] closes it.
+pub struct JsonRecord<'a> {
+    out: &'a mut String,
+    names: &'a FieldNames,
+    hidden: &'a [bool],
+    /// The loaded record's text, which spans point into.
+    text: String,
+    /// The next field's position in `names`.
+    next: usize,
+    /// Where the record starts in `out`.
+    start: usize,
+    after_first: bool,
+    id_last: bool,
+    /// The `id` held back ([`JsonList::record`]'s `id_last`).
+    id: Option<Value>,
+}
+
+impl JsonRecord<'_> {
+    /// Starts the next field's member, `false` (and nothing written) when
+    /// the field is hidden: its value goes next.
+    fn open_field(&mut self) -> bool {
+        let i = self.next;
+        self.next += 1;
+        if self.hidden.get(i).copied().unwrap_or(false) {
+            return false;
+        }
+        match self.names.member(i) {
+            // The field's `,"name":`, made once a module.
+            Some(member) => self.out.push_str(match self.after_first {
+                true => member,
+                false => &member[1..],
+            }),
+            None => {
+                if self.after_first {
+                    self.out.push(',');
+                }
+                let name = self.names.names().get(i).map_or("", String::as_str);
+                write_key(self.out, name);
+            }
+        }
+        self.after_first = true;
+        true
+    }
+
+    fn write_tail(&mut self, key: &str, value: &Value) {
+        if self.after_first {
+            self.out.push(',');
+        }
+        write_key(self.out, key);
+        write_value(self.out, value);
+        self.after_first = true;
+    }
+
+    /// Writes what was held back and closes the record; a record of no
+    /// member is `[]`, as [`write_record`] writes it.
+    pub fn finish(mut self) {
+        if let Some(id) = self.id.take() {
+            self.write_tail("id", &id);
+        }
+        if self.after_first {
+            self.out.push('}');
+        } else {
+            self.out.truncate(self.start);
+            self.out.push_str("[]");
+        }
+    }
+}
+
+impl RecordSink for JsonRecord<'_> {
+    fn text_at(&self, span: Span) -> &str {
+        span.of(&self.text)
+    }
+
+    fn push_span(&mut self, span: Span) {
+        if self.open_field() {
+            write_string(self.out, span.of(&self.text));
+        }
+    }
+
+    fn push_field(&mut self, value: &str) {
+        if self.open_field() {
+            write_string(self.out, value);
+        }
+    }
+
+    fn push_field_with(&mut self, write: impl FnOnce(&mut String)) {
+        let span = Span::written(&mut self.text, write);
+        self.push_span(span);
+    }
+
+    fn push_tail(&mut self, key: &'static str, value: Value) {
+        match key {
+            "id" if self.id_last => self.id = Some(value),
+            _ => self.write_tail(key, &value),
         }
     }
 }
@@ -429,6 +597,75 @@ mod tests {
             written(&Answer::Record(WireRecord::with_fields(names))),
             "[]"
         );
+    }
+
+    /// Fills `sink`, made over `text` (which holds each value at its
+    /// span), with `values` (one a field), then `tail`, as `to_wire` does:
+    /// some values where the load put them, some written anew.
+    fn fill(
+        sink: &mut impl RecordSink,
+        spans: &[Span],
+        values: &[&str],
+        tail: &[(&'static str, &str)],
+    ) {
+        for (i, (span, v)) in spans.iter().zip(values).enumerate() {
+            match i % 3 {
+                0 => sink.push_span(*span),
+                1 => sink.push_field_with(|t| t.push_str(v)),
+                _ => sink.push_field(v),
+            }
+        }
+        for (k, v) in tail {
+            sink.push_tail(k, json!(v));
+        }
+    }
+
+    #[test]
+    fn a_record_encoded_while_read_is_the_json_of_the_same_wire_record() {
+        let names = FieldNames::new(
+            ["website", "accountname", "secret", "we\\ird"]
+                .map(String::from)
+                .into(),
+        );
+        // Each record's values, which fields are hidden, and its tail.
+        type Case<'a> = (&'a [&'a str], [bool; 4], &'a [(&'static str, &'a str)]);
+        let cases: [Case; 4] = [
+            (
+                &["https://a.b/c", "Müller \"&\" Söhne", "s", ""],
+                [false, false, true, false],
+                &[("id", "11x7"), ("imageattachmentids", "3,4")],
+            ),
+            (
+                &["a", "b", "c", "d"],
+                [true, false, false, false],
+                &[("id", "11x8")],
+            ),
+            (&["a", "b", "c", "d"], [true; 4], &[("id", "11x9")]),
+            (&["a", "b", "c", "d"], [true; 4], &[]),
+        ];
+        let mut list = JsonList::new();
+        let mut expected = Vec::new();
+        for (values, hidden, tail) in cases {
+            let mut text = String::from("loaded before: ");
+            let spans: Vec<Span> = values.iter().map(|v| Span::append(&mut text, v)).collect();
+            let mut r = WireRecord::over_text(names.clone(), text.clone());
+            fill(&mut r, &spans, values, tail);
+            for (name, hide) in names.names().iter().zip(hidden) {
+                if hide {
+                    r.hide(name);
+                }
+            }
+            r.move_last("id");
+            expected.push(r);
+            let mut encoded = list.record(&names, &hidden, text, true);
+            fill(&mut encoded, &spans, values, tail);
+            encoded.finish();
+        }
+        let encoded = list.finish();
+        assert_eq!(encoded, written(&Answer::Records(expected)));
+        assert!(encoded.contains(r#""imageattachmentids":"3,4","id":"11x7"}"#));
+        assert!(encoded.ends_with(r#"{"id":"11x9"},[]]"#));
+        assert_eq!(JsonList::new().finish(), "[]");
     }
 
     #[test]

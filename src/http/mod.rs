@@ -35,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The answer for paths other than `/webservice.php`: no HTML, ever.
 pub async fn not_found() -> HttpResponse {
-    envelope::respond(&Err(WsError::UnknownOperation))
+    envelope::respond(Err(WsError::UnknownOperation))
 }
 
 async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
@@ -48,7 +48,7 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "request body refused"
             );
-            return envelope::respond(&Err(e));
+            return envelope::respond(Err(e));
         }
     };
     let content_type = req
@@ -92,12 +92,13 @@ async fn webservice(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
     };
     // The answer's bytes are written before the line, so its time counts
     // them too: a sync or query page is a hundred records of JSON.
-    let response = envelope::respond(&outcome);
+    let outcome_code = outcome.as_ref().map(|_| "OK").unwrap_or_else(|e| e.code());
+    let response = envelope::respond(outcome);
     tracing::info!(
         operation = %handled.operation,
         user = handled.caller.as_ref().map_or("-", |c| c.user_name()),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        outcome = outcome.as_ref().map(|_| "OK").unwrap_or_else(|e| e.code()),
+        outcome = outcome_code,
         "request"
     );
     response

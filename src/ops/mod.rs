@@ -71,6 +71,9 @@ pub enum Answer {
     Record(WireRecord),
     /// A list of records.
     Records(Vec<WireRecord>),
+    /// A result already written as JSON by the envelope's encoder (a
+    /// query's page, see `http::envelope::JsonList`).
+    Encoded(String),
     /// An object of fixed keys, in order, whose values may hold records
     /// (sync's page).
     Object(Vec<(&'static str, Answer)>),
@@ -86,6 +89,9 @@ impl Answer {
             Answer::Records(rs) => {
                 Value::Array(rs.into_iter().map(WireRecord::into_value).collect())
             }
+            // Our encoder's own output: it parses back, PHP's escapes and
+            // all, to what it was written from.
+            Answer::Encoded(json) => serde_json::from_str(&json).unwrap_or(Value::Null),
             Answer::Object(entries) => Value::Object(
                 entries
                     .into_iter()

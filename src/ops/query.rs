@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rusqlite::params_from_iter;
 use serde_json::{json, Map, Value};
 
-use super::records::{row_to_wire, wire_selected, FieldNames, WireRecord};
+use super::records::{encode_selected, row_to_wire, wire_selected, FieldNames, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::error::WsError;
@@ -88,9 +88,19 @@ pub fn answer(
             let n: i64 = store::cached_row(conn, &plan.sql, params(), |r| r.get(0))?;
             return Ok(Answer::Json(json!([{"count": n.to_string()}])));
         }
-        Ok(match keying(plan.module) {
+        Ok(match (keying(plan.module), columns) {
             // Query rows carry no label (spec §8.3); one statement a page.
-            Keying::Shared => {
+            // `select *`: every field in module order, then `id`, written
+            // as JSON while the rows are read.
+            (Keying::Shared, None) => Answer::Encoded(encode_selected(
+                conn,
+                &ctx.registry,
+                access,
+                plan.module,
+                &plan.sql,
+                params(),
+            )?),
+            (Keying::Shared, Some(columns)) => {
                 let records = wire_selected(
                     conn,
                     &ctx.registry,
@@ -99,10 +109,10 @@ pub fn answer(
                     &plan.sql,
                     params(),
                 )?;
-                let selected = columns.map(selected_names);
+                let selected = selected_names(columns);
                 let rows = records
                     .into_iter()
-                    .map(|r| project_record(r, selected.as_ref()))
+                    .map(|r| project_record(r, &selected))
                     .collect();
                 Answer::Records(rows)
             }
@@ -138,13 +148,8 @@ fn selected_names(columns: &[String]) -> Arc<FieldNames> {
 }
 
 /// A record with the `selected` columns in select order (a column it does
-/// not show is empty), then `id`; for `*`, every field it shows, then `id`.
-fn project_record(full: WireRecord, selected: Option<&Arc<FieldNames>>) -> WireRecord {
-    let Some(selected) = selected else {
-        let mut full = full;
-        full.move_last("id");
-        return full;
-    };
+/// not show is empty), then `id`.
+fn project_record(full: WireRecord, selected: &Arc<FieldNames>) -> WireRecord {
     let mut out = WireRecord::with_fields(selected.clone());
     for c in selected.names() {
         out.push_field(full.get(c).unwrap_or_default());

@@ -11,8 +11,10 @@ mod wire_record;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-pub use wire::{row_to_wire, wire_loaded, wire_record, wire_records, wire_selected};
-pub use wire_record::{FieldNames, WireRecord};
+pub use wire::{
+    encode_selected, row_to_wire, wire_loaded, wire_record, wire_records, wire_selected,
+};
+pub use wire_record::{FieldNames, RecordSink, WireRecord};
 
 use super::{Ctx, OpCall};
 use crate::auth::access::{Access, Action, FieldAccess};

@@ -3,10 +3,11 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::wire_record::WireRecord;
+use super::wire_record::{RecordSink, WireRecord};
 
 use crate::auth::access::Access;
 use crate::error::WsError;
+use crate::http::envelope::JsonList;
 use crate::registry::{FieldDef, FieldType, Lookup, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
 use crate::store::rows;
@@ -102,7 +103,7 @@ fn needs_padding(text: &str, scale: usize) -> bool {
 }
 
 /// User `id`'s webservice id as the next field; empty for none (0).
-fn push_user(out: &mut WireRecord, registry: &Registry, id: i64) {
+fn push_user(out: &mut impl RecordSink, registry: &Registry, id: i64) {
     match id {
         0 => out.push_field(""),
         id => push_ws_id(
@@ -113,7 +114,7 @@ fn push_user(out: &mut WireRecord, registry: &Registry, id: i64) {
 }
 
 /// `id` as the next field, its digits written straight onto the record.
-fn push_ws_id(out: &mut WireRecord, id: WsId) {
+fn push_ws_id(out: &mut impl RecordSink, id: WsId) {
     out.push_field_with(|text| id.push_onto(text));
 }
 
@@ -129,6 +130,21 @@ pub fn to_wire(
     // Built on the stored text: a value shown as stored stays where the
     // load put it.
     let mut out = WireRecord::over_text(module.record_field_names(), rec.values.take_text());
+    write_wire(conn, registry, module, rec, with_label, &mut out)?;
+    Ok(out)
+}
+
+/// Puts record `rec` on the wire (§5.1) into `out`, which holds the
+/// record's text (`rec.values.take_text()`): its fields in module order,
+/// then `id`, then `label` when asked for and not empty.
+fn write_wire(
+    conn: &Connection,
+    registry: &Registry,
+    module: &ModuleDef,
+    mut rec: StoredRecord,
+    with_label: bool,
+    out: &mut impl RecordSink,
+) -> Result<(), WsError> {
     // The stored columns come in field order: each is found where the
     // previous one ended.
     let mut next_column = 0;
@@ -138,11 +154,11 @@ pub fn to_wire(
             // them.
             (Some(SystemField::Createdtime), _) => out.push_span(rec.created_time),
             (Some(SystemField::Modifiedtime), _) => out.push_span(rec.modified_time),
-            (Some(SystemField::Modifiedby), _) => push_user(&mut out, registry, rec.modified_by),
-            (Some(SystemField::Creator), _) => push_user(&mut out, registry, rec.creator),
+            (Some(SystemField::Modifiedby), _) => push_user(out, registry, rec.modified_by),
+            (Some(SystemField::Creator), _) => push_user(out, registry, rec.creator),
             (Some(SystemField::Source), _) => out.push_span(rec.source),
             (None, FieldType::Owner) => match rec.owner_prefix {
-                Some(prefix) => push_ws_id(&mut out, WsId::new(prefix, rec.owner)),
+                Some(prefix) => push_ws_id(out, WsId::new(prefix, rec.owner)),
                 None => out.push_field(""),
             },
             (None, kind) => {
@@ -199,7 +215,7 @@ pub fn to_wire(
         let label = label.to_string();
         out.push_tail("label", label.into());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Leaves the `hidden` fields out of `record`.
@@ -289,6 +305,36 @@ pub fn wire_selected(
         .into_iter()
         .map(|rec| page_record(conn, registry, module, &hidden, rec, false))
         .collect()
+}
+
+/// The records of `module` that `sql` selects whole, as
+/// [`wire_selected`] makes them, written as a JSON list as they are read;
+/// `id` comes last in each (a query's rows, spec §8.3).
+pub fn encode_selected(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<String, WsError> {
+    let loaded = records::load_selected(conn, module, sql, params)?;
+    let names = module.record_field_names();
+    // Worked out once a page, not once a record.
+    let hidden = access.hidden_fields(module);
+    let hidden: Vec<bool> = names
+        .names()
+        .iter()
+        .map(|n| hidden.iter().any(|f| f.name == *n))
+        .collect();
+    let mut list = JsonList::new();
+    for mut rec in loaded {
+        let text = rec.values.take_text();
+        let mut out = list.record(&names, &hidden, text, true);
+        write_wire(conn, registry, module, rec, false, &mut out)?;
+        out.finish();
+    }
+    Ok(list.finish())
 }
 
 /// One record of a page on the wire, without its `hidden` fields.

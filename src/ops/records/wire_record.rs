@@ -37,9 +37,32 @@ impl FieldNames {
         &self.names
     }
 
+    /// The JSON member's start `,"name":` of name `i`, `None` for a name
+    /// that needs escaping (or past the last).
+    pub fn member(&self, i: usize) -> Option<&str> {
+        self.members.get(i)?.as_deref()
+    }
+
     fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
+}
+
+/// Where a record on its way to the wire goes, as `to_wire` makes it: its
+/// fields' values in module order, then the keys after them. A
+/// [`WireRecord`] keeps it for answers that change or combine it; the
+/// envelope's `JsonRecord` writes it straight into a page's JSON.
+pub trait RecordSink {
+    /// The text at `span` of the loaded record's text the sink holds.
+    fn text_at(&self, span: Span) -> &str;
+    /// The next field's value, already at `span` of that text.
+    fn push_span(&mut self, span: Span);
+    /// The next field's value.
+    fn push_field(&mut self, value: &str);
+    /// The next field's value, written by `write` onto the sink's text.
+    fn push_field_with(&mut self, write: impl FnOnce(&mut String));
+    /// Adds `key` after the fields (and after the keys added before it).
+    fn push_tail(&mut self, key: &'static str, value: Value);
 }
 
 /// `,"name":` when `name` needs no escape in JSON (as PHP writes it: `/`
@@ -184,6 +207,28 @@ impl WireRecord {
             out.insert(key.to_string(), value);
         }
         Value::Object(out)
+    }
+}
+
+impl RecordSink for WireRecord {
+    fn text_at(&self, span: Span) -> &str {
+        WireRecord::text_at(self, span)
+    }
+
+    fn push_span(&mut self, span: Span) {
+        WireRecord::push_span(self, span);
+    }
+
+    fn push_field(&mut self, value: &str) {
+        WireRecord::push_field(self, value);
+    }
+
+    fn push_field_with(&mut self, write: impl FnOnce(&mut String)) {
+        WireRecord::push_field_with(self, write);
+    }
+
+    fn push_tail(&mut self, key: &'static str, value: Value) {
+        WireRecord::push_tail(self, key, value);
     }
 }
 
