@@ -174,26 +174,41 @@ fn write_answer(out: &mut String, answer: &Answer) {
     }
 }
 
-/// Records written as JSON while a page's rows are read, each straight
-/// from its loaded text ([`JsonRecord`]): no [`WireRecord`] in between to
-/// fill, walk and free again (callgrind: ~7k of a one-record query's ~80k
-/// instructions, BENCHMARKS.md).
-pub struct JsonList {
+/// Records written as JSON while they are read, each straight from its
+/// loaded text ([`JsonRecord`]): no [`WireRecord`] in between to fill, walk
+/// and free again (callgrind: ~2.7k of a one-record query's ~80k
+/// instructions, BENCHMARKS.md). A list of them (a query's page) or one
+/// alone (a retrieve).
+pub struct JsonRecords {
     out: String,
     empty: bool,
+    list: bool,
 }
 
-impl JsonList {
+impl JsonRecords {
     /// An empty list, in a spare answer buffer.
-    pub fn new() -> Self {
+    pub fn list() -> Self {
         let mut out = spare_body::take();
         out.push('[');
-        JsonList { out, empty: true }
+        JsonRecords {
+            out,
+            empty: true,
+            list: true,
+        }
     }
 
-    /// The next record of the list, over its loaded `text`: fields named
-    /// `names`, those whose `hidden` is true left out; `id_last` holds its
-    /// `id` back until the record's other keys are written.
+    /// Room for one record alone, in a spare answer buffer.
+    pub fn single() -> Self {
+        JsonRecords {
+            out: spare_body::take(),
+            empty: true,
+            list: false,
+        }
+    }
+
+    /// The next record, over its loaded `text`: fields named `names`,
+    /// those whose `hidden` is true left out (all shown past its end);
+    /// `id_last` holds its `id` back until its other keys are written.
     pub fn record<'a>(
         &'a mut self,
         names: &'a FieldNames,
@@ -202,6 +217,7 @@ impl JsonList {
         id_last: bool,
     ) -> JsonRecord<'a> {
         if !std::mem::take(&mut self.empty) {
+            debug_assert!(self.list, "one record alone");
             self.out.push(',');
         }
         let start = self.out.len();
@@ -219,20 +235,16 @@ impl JsonList {
         }
     }
 
-    /// The list's JSON, for [`Answer::Encoded`].
+    /// The JSON, for [`Answer::Encoded`].
     pub fn finish(mut self) -> String {
-        self.out.push(']');
+        if self.list {
+            self.out.push(']');
+        }
         self.out
     }
 }
 
-impl Default for JsonList {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// One record of a [`JsonList`], written as [`write_record`] writes the
+/// One record of [`JsonRecords`], written as [`write_record`] writes the
 /// same record kept as a [`WireRecord`]; [`JsonRecord::finish`] closes it.
 pub struct JsonRecord<'a> {
     out: &'a mut String,
@@ -246,7 +258,7 @@ pub struct JsonRecord<'a> {
     start: usize,
     after_first: bool,
     id_last: bool,
-    /// The `id` held back ([`JsonList::record`]'s `id_last`).
+    /// The `id` held back ([`JsonRecords::record`]'s `id_last`).
     id: Option<Value>,
 }
 
@@ -643,7 +655,7 @@ mod tests {
             (&["a", "b", "c", "d"], [true; 4], &[("id", "11x9")]),
             (&["a", "b", "c", "d"], [true; 4], &[]),
         ];
-        let mut list = JsonList::new();
+        let mut list = JsonRecords::list();
         let mut expected = Vec::new();
         for (values, hidden, tail) in cases {
             let mut text = String::from("loaded before: ");
@@ -662,10 +674,24 @@ mod tests {
             encoded.finish();
         }
         let encoded = list.finish();
+        // One alone, its tail in the order given.
+        let mut text = String::new();
+        let spans: Vec<Span> = ["a", "b/", "", "d"]
+            .iter()
+            .map(|v| Span::append(&mut text, v))
+            .collect();
+        let tail = [("id", "11x1"), ("label", "A")];
+        let mut alone = WireRecord::over_text(names.clone(), text.clone());
+        fill(&mut alone, &spans, &["a", "b/", "", "d"], &tail);
+        let mut single = JsonRecords::single();
+        let mut one = single.record(&names, &[], text, false);
+        fill(&mut one, &spans, &["a", "b/", "", "d"], &tail);
+        one.finish();
+        assert_eq!(single.finish(), written(&Answer::Record(alone)));
         assert_eq!(encoded, written(&Answer::Records(expected)));
         assert!(encoded.contains(r#""imageattachmentids":"3,4","id":"11x7"}"#));
         assert!(encoded.ends_with(r#"{"id":"11x9"},[]]"#));
-        assert_eq!(JsonList::new().finish(), "[]");
+        assert_eq!(JsonRecords::list().finish(), "[]");
     }
 
     #[test]

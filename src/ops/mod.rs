@@ -72,7 +72,7 @@ pub enum Answer {
     /// A list of records.
     Records(Vec<WireRecord>),
     /// A result already written as JSON by the envelope's encoder (a
-    /// query's page, see `http::envelope::JsonList`).
+    /// query's page, see `http::envelope::JsonRecords`).
     Encoded(String),
     /// An object of fixed keys, in order, whose values may hold records
     /// (sync's page).

@@ -3,7 +3,7 @@
 //! inventory records with their `LineItems`, as vtiger's inventory handler
 //! answers (retrieve_inventory is the same call).
 use super::records::{
-    inventory, load_checked, resolve, row_to_wire, wire_loaded, wire_record, Target,
+    encode_loaded, inventory, load_checked, resolve, row_to_wire, wire_loaded, wire_record, Target,
 };
 use super::{Answer, Ctx};
 use crate::auth::access::Action;
@@ -18,6 +18,11 @@ pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
     ctx.store.read(|conn| {
         let found = load_checked(conn, &ctx.registry, access, p.id.as_deref(), Action::View)?;
         if let Some((module, rec)) = found {
+            // Most records: written as JSON as they are formatted.
+            if module.line_items.is_none() {
+                return encode_loaded(conn, &ctx.registry, access, module, rec)
+                    .map(Answer::Encoded);
+            }
             let id = rec.id;
             let record = wire_loaded(conn, &ctx.registry, access, module, rec)?;
             return inventory::with_lines(conn, &ctx.registry, module, id, record)

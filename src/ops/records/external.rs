@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::WireRecord;
+use super::RecordSink;
 use crate::error::WsError;
 use crate::registry::{ModuleDef, WsId};
 use crate::store::external;
@@ -96,7 +96,7 @@ pub fn save(
 
 /// Adds `external_ids` to a record on the wire when it has any (records
 /// without keep vtiger's exact shape).
-pub fn attach(conn: &Connection, id: i64, record: &mut WireRecord) -> Result<(), WsError> {
+pub fn attach(conn: &Connection, id: i64, record: &mut impl RecordSink) -> Result<(), WsError> {
     let pairs = external::of(conn, id)?;
     if !pairs.is_empty() {
         let ids: Map<String, Value> = pairs

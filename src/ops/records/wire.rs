@@ -3,11 +3,11 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::wire_record::{RecordSink, WireRecord};
+use super::wire_record::{FieldNames, RecordSink, WireRecord};
 
 use crate::auth::access::Access;
 use crate::error::WsError;
-use crate::http::envelope::JsonList;
+use crate::http::envelope::JsonRecords;
 use crate::registry::{FieldDef, FieldType, Lookup, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
 use crate::store::rows;
@@ -321,13 +321,8 @@ pub fn encode_selected(
     let loaded = records::load_selected(conn, module, sql, params)?;
     let names = module.record_field_names();
     // Worked out once a page, not once a record.
-    let hidden = access.hidden_fields(module);
-    let hidden: Vec<bool> = names
-        .names()
-        .iter()
-        .map(|n| hidden.iter().any(|f| f.name == *n))
-        .collect();
-    let mut list = JsonList::new();
+    let hidden = hidden_mask(&names, access, module);
+    let mut list = JsonRecords::list();
     for mut rec in loaded {
         let text = rec.values.take_text();
         let mut out = list.record(&names, &hidden, text, true);
@@ -335,6 +330,42 @@ pub fn encode_selected(
         out.finish();
     }
     Ok(list.finish())
+}
+
+/// Record `rec` as [`wire_loaded`] makes it, written as JSON as it is
+/// formatted (a retrieve's answer).
+pub fn encode_loaded(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    mut rec: StoredRecord,
+) -> Result<String, WsError> {
+    let (id, has_external_ids) = (rec.id, rec.has_external_ids);
+    let names = module.record_field_names();
+    let hidden = hidden_mask(&names, access, module);
+    let mut encoded = JsonRecords::single();
+    let mut out = encoded.record(&names, &hidden, rec.values.take_text(), false);
+    write_wire(conn, registry, module, rec, true, &mut out)?;
+    if has_external_ids != Some(false) {
+        super::external::attach(conn, id, &mut out)?;
+    }
+    out.finish();
+    Ok(encoded.finish())
+}
+
+/// Which of `names` (a module's record fields) `access` may not see, one
+/// flag a name; empty when it sees them all (no allocation for admins).
+fn hidden_mask(names: &FieldNames, access: &Access, module: &ModuleDef) -> Vec<bool> {
+    let hidden = access.hidden_fields(module);
+    if hidden.is_empty() {
+        return Vec::new();
+    }
+    names
+        .names()
+        .iter()
+        .map(|n| hidden.iter().any(|f| f.name == *n))
+        .collect()
 }
 
 /// One record of a page on the wire, without its `hidden` fields.
