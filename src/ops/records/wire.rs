@@ -145,10 +145,7 @@ fn write_wire(
     with_label: bool,
     out: &mut impl RecordSink,
 ) -> Result<(), WsError> {
-    // The stored columns come in field order: each is found where the
-    // previous one ended.
-    let mut next_column = 0;
-    for f in module.record_fields() {
+    for (f, column) in module.record_fields().zip(records::record_columns(module)) {
         match (f.system, f.kind) {
             // The stored text is the record's: these are where the load put
             // them.
@@ -162,7 +159,7 @@ fn write_wire(
                 None => out.push_field(""),
             },
             (None, kind) => {
-                let stored = rec.values.take_in_order(&f.name, &mut next_column);
+                let stored = column.and_then(|c| rec.values.take(c));
                 match (kind, stored) {
                     (FieldType::Reference, stored) => {
                         let id = stored.and_then(|s| out.text_at(s).parse::<i64>().ok());
