@@ -216,7 +216,9 @@ pub struct LoadSql {
 /// The view a module's live records are read through (`tables::view`):
 /// the eight `crmentity` columns, the module table's, then the owner's id
 /// prefix, named `k0`… by position (a field may share a `crmentity`
-/// column's name). Its text is the long part of every record SELECT, and
+/// column's name). The id is the module table's (`k0`, equal to
+/// `crmentity`'s): a query's page ordered by it walks that table or one of
+/// its indexes in order, where ordering by `crmentity`'s needed a sort. Its text is the long part of every record SELECT, and
 /// rusqlite's statement cache hashes and copies a statement's whole text at
 /// each use: behind the view the statements are short (callgrind: the cache
 /// was ~6k instructions of a retrieve's ~108k with the 1.5 kB text).
@@ -230,7 +232,7 @@ pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
     // `+` keeps SQLite from reading the whole module through the setype
     // index when a page's 100 ids come as an IN list.
     format!(
-        "CREATE VIEW {} ({}) AS SELECT c.crmid, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
+        "CREATE VIEW {} ({}) AS SELECT m._id, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
          FROM crmentity c JOIN {} m ON m._id = c.crmid
          WHERE +c.deleted = 0 AND +c.setype = '{}'{unconverted}",
         super::tables::view(module),
@@ -239,6 +241,16 @@ pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
         table(module),
         module.name.replace('\'', "''"),
     )
+}
+
+/// The position in a record view's row (`k0`…) of its first module-table
+/// column; the eight before it are `crmentity`'s.
+pub const FIRST_COLUMN: usize = 8;
+
+/// Where module-table column `name` is among `module`'s columns (the view's
+/// column `k` [`FIRST_COLUMN`] + it).
+pub fn column_position(module: &ModuleDef, name: &str) -> Option<usize> {
+    load_sql(module).columns.iter().position(|c| c == name)
 }
 
 /// `module`'s [`LoadSql`], built on first use and kept with the module's
@@ -286,9 +298,9 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
     // room also holds what the answer adds to it (times, ids: `to_wire`).
     let mut values = Columns::with_capacity(Arc::clone(columns), 24 * columns.len() + 128);
     for i in 0..columns.len() {
-        values.push_sql(r.get_ref(8 + i)?);
+        values.push_sql(r.get_ref(FIRST_COLUMN + i)?);
     }
-    let owner_prefix = r.get(8 + columns.len())?;
+    let owner_prefix = r.get(FIRST_COLUMN + columns.len())?;
     // Only the one-record statement has the column; a page does not ask.
     let has_external_ids = match r.as_ref().column_count() > 9 + columns.len() {
         true => Some(r.get(9 + columns.len())?),

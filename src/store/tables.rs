@@ -28,6 +28,8 @@ pub struct ModuleSql {
     /// What joins a query's page of ids to its record view
     /// ([`page_to_view`]).
     page_to_view: OnceLock<String>,
+    /// Its record view's name, quoted ([`view_ref`]).
+    view: OnceLock<String>,
 }
 
 /// A column value as the text the wire shows; NULL is `None`.
@@ -89,6 +91,11 @@ pub fn page_to_view(module: &ModuleDef) -> &str {
         .sql
         .page_to_view
         .get_or_init(|| format!(") p CROSS JOIN {} v ON v.k0 = p.page_id", view(module)))
+}
+
+/// [`view`], made once a module: a query names it every time.
+pub fn view_ref(module: &ModuleDef) -> &str {
+    module.sql.view.get_or_init(|| view(module))
 }
 
 /// The view an entity module's live records are read through
