@@ -214,5 +214,5 @@ fn as_object(item: Value) -> Result<Map<String, Value>, WsError> {
 
 fn retrieve_item(ctx: &Ctx, caller: &Caller, item: &Value) -> Result<Value, WsError> {
     let id = item_id(item).ok_or_else(denied_for_id)?;
-    retrieve::run(ctx, retrieve::Params::new(id, caller.clone())).map(Answer::into_value)
+    retrieve::value(ctx, retrieve::Params::new(id, caller.clone()))
 }

@@ -14,12 +14,25 @@ pub type Params = super::records::OneRecord;
 
 /// The record.
 pub fn run(ctx: &Ctx, p: Params) -> Result<Answer, WsError> {
+    answer(ctx, p, true)
+}
+
+/// The record as a JSON value, for answers that hold it among others
+/// (batch_retrieve): kept as a record, not written as JSON to be parsed
+/// back.
+pub fn value(ctx: &Ctx, p: Params) -> Result<serde_json::Value, WsError> {
+    answer(ctx, p, false).map(Answer::into_value)
+}
+
+/// The record, written as JSON as it is formatted when `encode` says so
+/// and it has no line items.
+fn answer(ctx: &Ctx, p: Params, encode: bool) -> Result<Answer, WsError> {
     let access = &p.caller.access;
     ctx.store.read(|conn| {
         let found = load_checked(conn, &ctx.registry, access, p.id.as_deref(), Action::View)?;
         if let Some((module, rec)) = found {
             // Most records: written as JSON as they are formatted.
-            if module.line_items.is_none() {
+            if encode && module.line_items.is_none() {
                 return encode_loaded(conn, &ctx.registry, access, module, rec)
                     .map(Answer::Encoded);
             }
