@@ -265,7 +265,6 @@ pub struct JsonRecord<'a> {
 impl JsonRecord<'_> {
     /// Starts the next field's member, `false` (and nothing written) when
     /// the field is hidden: its value goes next.
-    #[inline]
     fn open_field(&mut self) -> bool {
         let i = self.next;
         self.next += 1;

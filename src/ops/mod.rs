@@ -72,7 +72,8 @@ pub enum Answer {
     /// A list of records.
     Records(Vec<WireRecord>),
     /// A result already written as JSON by the envelope's encoder (a
-    /// query's page, see `http::envelope::JsonRecords`).
+    /// query's page or a retrieved record, see
+    /// `http::envelope::JsonRecords`).
     Encoded(String),
     /// An object of fixed keys, in order, whose values may hold records
     /// (sync's page).

@@ -214,14 +214,15 @@ pub struct LoadSql {
 }
 
 /// The view a module's live records are read through (`tables::view`):
-/// the eight `crmentity` columns, the module table's, then the owner's id
-/// prefix, named `k0`… by position (a field may share a `crmentity`
-/// column's name). The id is the module table's (`k0`, equal to
-/// `crmentity`'s): a query's page ordered by it walks that table or one of
-/// its indexes in order, where ordering by `crmentity`'s needed a sort. Its text is the long part of every record SELECT, and
-/// rusqlite's statement cache hashes and copies a statement's whole text at
-/// each use: behind the view the statements are short (callgrind: the cache
-/// was ~6k instructions of a retrieve's ~108k with the 1.5 kB text).
+/// the id and seven `crmentity` columns, the module table's, then the
+/// owner's id prefix, named `k0`… by position (a field may share a
+/// `crmentity` column's name). The id is the module table's (`k0`, equal
+/// to `crmentity`'s): a query's page ordered by it walks that table or one
+/// of its indexes in order, where ordering by `crmentity`'s needed a sort.
+/// Its text is the long part of every record SELECT, and rusqlite's
+/// statement cache hashes and copies a statement's whole text at each use:
+/// behind the view the statements are short (callgrind: the cache was ~6k
+/// instructions of a retrieve's ~108k with the 1.5 kB text).
 pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
     let columns = stored_columns(module);
     let extra: String = columns.iter().map(|c| format!(", m.\"{c}\"")).collect();
@@ -244,7 +245,7 @@ pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
 }
 
 /// The position in a record view's row (`k0`…) of its first module-table
-/// column; the eight before it are `crmentity`'s.
+/// column; before it are the id and seven of `crmentity`'s.
 pub const FIRST_COLUMN: usize = 8;
 
 /// Where module-table column `name` is among `module`'s columns (the view's

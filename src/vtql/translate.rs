@@ -76,9 +76,20 @@ fn push_column(out: &mut String, module: &ModuleDef, field: Option<&FieldDef>, n
         }
         (None, Names::View) => {
             let name = field.map_or("", |f| f.name.as_str());
-            let position = records::column_position(module, name).unwrap_or_default();
-            out.push_str("v.k");
-            out.push_str(itoa::Buffer::new().format(records::FIRST_COLUMN + position));
+            match records::column_position(module, name) {
+                Some(position) => {
+                    out.push_str("v.k");
+                    out.push_str(itoa::Buffer::new().format(records::FIRST_COLUMN + position));
+                }
+                // Every field but the fixed ones has a column; were one
+                // without, SQLite would refuse the name, never read
+                // another column in its place.
+                None => {
+                    out.push_str("v.\"");
+                    out.push_str(name);
+                    out.push('"');
+                }
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ impl FieldNames {
 /// Where a record on its way to the wire goes, as `to_wire` makes it: its
 /// fields' values in module order, then the keys after them. A
 /// [`WireRecord`] keeps it for answers that change or combine it; the
-/// envelope's `JsonRecord` writes it straight into a page's JSON.
+/// envelope's `JsonRecord` writes it straight into the answer's JSON.
 pub trait RecordSink {
     /// The text at `span` of the loaded record's text the sink holds.
     fn text_at(&self, span: Span) -> &str;
