@@ -88,27 +88,17 @@ pub fn answer(
             let n: i64 = store::cached_row(conn, &plan.sql, params(), |r| r.get(0))?;
             return Ok(Answer::Json(json!([{"count": n.to_string()}])));
         }
-        Ok(match (keying(plan.module), columns) {
+        let (registry, module, sql) = (&ctx.registry, plan.module, plan.sql.as_str());
+        Ok(match (keying(module), columns) {
             // Query rows carry no label (spec §8.3); one statement a page.
             // `select *`: every field in module order, then `id`, written
             // as JSON while the rows are read.
-            (Keying::Shared, None) => Answer::Encoded(encode_selected(
-                conn,
-                &ctx.registry,
-                access,
-                plan.module,
-                &plan.sql,
-                params(),
-            )?),
+            (Keying::Shared, None) => {
+                let page = encode_selected(conn, registry, access, module, sql, params())?;
+                Answer::Encoded(page)
+            }
             (Keying::Shared, Some(columns)) => {
-                let records = wire_selected(
-                    conn,
-                    &ctx.registry,
-                    access,
-                    plan.module,
-                    &plan.sql,
-                    params(),
-                )?;
+                let records = wire_selected(conn, registry, access, module, sql, params())?;
                 let selected = selected_names(columns);
                 let rows = records
                     .into_iter()
@@ -118,14 +108,14 @@ pub fn answer(
             }
             _ => {
                 let ids: Vec<i64> = conn
-                    .prepare_cached(&plan.sql)?
+                    .prepare_cached(sql)?
                     .query_map(params(), |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-                let id_column = plan.module.id_column.as_deref();
+                let id_column = module.id_column.as_deref();
                 let rows = ids
                     .iter()
                     .map(|id| {
-                        let row = row_to_wire(conn, &ctx.registry, plan.module, *id)?;
+                        let row = row_to_wire(conn, registry, module, *id)?;
                         Ok(project(row, columns, id_column))
                     })
                     .collect::<Result<_, WsError>>()?;
