@@ -242,8 +242,9 @@ pub fn rights_trigger(name: &str, event: &str) -> String {
 
 /// The users table's triggers on the rights version (the table is the
 /// Users module's, made with the module tables): who is below whom and who
-/// shares a group are part of the rights, and a user's sign-in columns are
-/// what a kept session answers with (`users::SessionCache`).
+/// shares a group are part of the rights, a user's sign-in columns are
+/// what a kept session answers with (`users::SessionCache`), and which
+/// users are live is what an answer shows of a record's owner (`owners`).
 pub fn users_rights_triggers(users_table: &str) -> [String; 4] {
     [
         rights_trigger("users_rights_i", &format!("INSERT ON {users_table}")),
@@ -260,6 +261,15 @@ pub fn users_rights_triggers(users_table: &str) -> [String; 4] {
                 "UPDATE OF user_name, accesskey, status, is_admin, date_format ON {users_table}"
             ),
         ),
+    ]
+}
+
+/// The groups table's triggers on the rights version: which ids are groups
+/// is part of what an answer shows of a record's owner (`owners`).
+pub fn groups_rights_triggers(groups_table: &str) -> [String; 2] {
+    [
+        rights_trigger("groups_rights_i", &format!("INSERT ON {groups_table}")),
+        rights_trigger("groups_rights_d", &format!("DELETE ON {groups_table}")),
     ]
 }
 

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod matching;
 pub mod migrate;
+pub mod owners;
 pub mod records;
 pub mod relations;
 pub mod rows;
@@ -77,6 +78,7 @@ pub struct Store {
     writer: writer::Writer,
     rights: std::sync::Arc<access::RightsCache>,
     sessions: std::sync::Arc<users::SessionCache>,
+    owners: std::sync::Arc<owners::OwnerCache>,
 }
 
 /// How much of a savepoint's sub-journal SQLite keeps in memory before it
@@ -252,6 +254,7 @@ impl Store {
             writer: writer::Writer::start(writer_conn),
             rights: Default::default(),
             sessions: Default::default(),
+            owners: Default::default(),
         };
         Ok(Opened {
             store,
@@ -370,7 +373,7 @@ impl Store {
             Some(row) => row.get(0)?,
             None => return Err(rusqlite::Error::QueryReturnedNoRows.into()),
         };
-        let out = held_version::with(&conn, at, || work(&conn))?;
+        let out = held_version::with(&conn, at, &self.owners, || work(&conn))?;
         // Reset: the snapshot ends.
         drop(held);
         drop(snapshot);
@@ -465,18 +468,34 @@ mod held_version {
 
     use rusqlite::Connection;
 
+    use super::owners::OwnerCache;
+
+    /// The connection whose snapshot `Store::read` holds, its rights
+    /// version, and its store's owners.
+    type Held = (*const Connection, i64, *const OwnerCache);
+
     thread_local! {
-        static HELD: Cell<(*const Connection, i64)> = const { Cell::new((std::ptr::null(), 0)) };
+        static HELD: Cell<Held> = const { Cell::new((std::ptr::null(), 0, std::ptr::null())) };
     }
 
     /// The rights version of `conn`'s snapshot, if `Store::read` holds one
     /// open on it on this thread.
     pub fn of(conn: &Connection) -> Option<i64> {
-        let (held, version) = HELD.with(Cell::get);
-        std::ptr::eq(held, conn).then_some(version)
+        owners_of(conn).map(|(version, _)| version)
     }
 
-    struct Restore((*const Connection, i64));
+    /// [`of`], with the owners of the store `conn` belongs to.
+    pub fn owners_of(conn: &Connection) -> Option<(i64, &OwnerCache)> {
+        let (held, version, owners) = HELD.with(Cell::get);
+        // SAFETY: `with` sets the pointers from references that outlive
+        // its `work` and puts the previous ones back (even on a panic)
+        // before it returns; only this thread sees them, and only while
+        // `conn` is the held connection, so `owners` is alive.
+        let owners = unsafe { owners.as_ref() }?;
+        std::ptr::eq(held, conn).then_some((version, owners))
+    }
+
+    struct Restore(Held);
 
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -485,9 +504,19 @@ mod held_version {
     }
 
     /// Runs `work` with `version` as the rights version of `conn`'s
-    /// snapshot.
-    pub fn with<T>(conn: &Connection, version: i64, work: impl FnOnce() -> T) -> T {
-        let _restore = Restore(HELD.with(|h| h.replace((conn as *const Connection, version))));
+    /// snapshot, and `owners` as its store's.
+    pub fn with<T>(
+        conn: &Connection,
+        version: i64,
+        owners: &OwnerCache,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        let held = (
+            conn as *const Connection,
+            version,
+            owners as *const OwnerCache,
+        );
+        let _restore = Restore(HELD.with(|h| h.replace(held)));
         work()
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::tables::{stored_columns, table, unconverted};
-use crate::registry::{FieldType, ModuleDef, Registry, SystemField};
+use crate::registry::{FieldType, ModuleDef, SystemField};
 
 /// A stored record, as raw column values.
 #[derive(Debug, Clone)]
@@ -30,9 +30,6 @@ pub struct StoredRecord {
     pub source: Span,
     /// The record label.
     pub label: Span,
-    /// The id prefix of the module `owner` is a live row of (Users or
-    /// Groups), if any.
-    pub owner_prefix: Option<u32>,
     /// Whether the record has external ids; `None` when not asked (a page).
     pub has_external_ids: Option<bool>,
     /// The module table's columns (NULL as `None`).
@@ -214,31 +211,33 @@ pub struct LoadSql {
 }
 
 /// The view a module's live records are read through (`tables::view`):
-/// the id and seven `crmentity` columns, the module table's, then the
-/// owner's id prefix, named `k0`… by position (a field may share a
+/// the id and seven `crmentity` columns, then the module table's, named
+/// `k0`… by position (a field may share a
 /// `crmentity` column's name). The id is the module table's (`k0`, equal
 /// to `crmentity`'s): a query's page ordered by it walks that table or one
 /// of its indexes in order, where ordering by `crmentity`'s needed a sort.
 /// Its text is the long part of every record SELECT, and rusqlite's
 /// statement cache hashes and copies a statement's whole text at each use:
 /// behind the view the statements are short (callgrind: the cache was ~6k
-/// instructions of a retrieve's ~108k with the 1.5 kB text).
-pub fn view_sql(registry: &Registry, module: &ModuleDef) -> String {
+/// instructions of a retrieve's ~108k with the 1.5 kB text). Whose the
+/// owner is the answer looks up (`owners`).
+pub fn view_sql(module: &ModuleDef) -> String {
     let columns = stored_columns(module);
     let extra: String = columns.iter().map(|c| format!(", m.\"{c}\"")).collect();
-    let names: Vec<String> = (0..9 + columns.len()).map(|i| format!("k{i}")).collect();
+    let names: Vec<String> = (0..FIRST_COLUMN + columns.len())
+        .map(|i| format!("k{i}"))
+        .collect();
     let unconverted = unconverted(module)
         .map(|c| format!(" AND {c}"))
         .unwrap_or_default();
     // `+` keeps SQLite from reading the whole module through the setype
     // index when a page's 100 ids come as an IN list.
     format!(
-        "CREATE VIEW {} ({}) AS SELECT m._id, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}, {}
+        "CREATE VIEW {} ({}) AS SELECT m._id, c.smownerid, c.smcreatorid, c.modifiedby, c.createdtime, c.modifiedtime, c.source, c.label{extra}
          FROM crmentity c JOIN {} m ON m._id = c.crmid
          WHERE +c.deleted = 0 AND +c.setype = '{}'{unconverted}",
         super::tables::view(module),
         names.join(", "),
-        owner_prefix_sql(registry),
         table(module),
         module.name.replace('\'', "''"),
     )
@@ -301,10 +300,10 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
     for i in 0..columns.len() {
         values.push_sql(r.get_ref(FIRST_COLUMN + i)?);
     }
-    let owner_prefix = r.get(FIRST_COLUMN + columns.len())?;
     // Only the one-record statement has the column; a page does not ask.
-    let has_external_ids = match r.as_ref().column_count() > 9 + columns.len() {
-        true => Some(r.get(9 + columns.len())?),
+    let external_ids = FIRST_COLUMN + columns.len();
+    let has_external_ids = match r.as_ref().column_count() > external_ids {
+        true => Some(r.get(external_ids)?),
         false => None,
     };
     let mut text_column = |i: usize| -> rusqlite::Result<Span> {
@@ -330,29 +329,9 @@ fn stored_record(r: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Re
         modified_time,
         source,
         label,
-        owner_prefix,
         has_external_ids,
         values,
     })
-}
-
-/// The owner's id prefix worked out inside the record's statement: as a
-/// statement of its own it was ~4.7k of a retrieve's instructions, and a
-/// hundred statements a query page. Users and groups share one id sequence,
-/// so at most one arm holds.
-fn owner_prefix_sql(registry: &Registry) -> String {
-    let arms: String = super::users::OWNER_MODULES
-        .iter()
-        .filter_map(|name| registry.module(name))
-        .map(|m| {
-            format!(
-                " WHEN {} THEN {}",
-                super::rows::exists_sql(m, "c.smownerid"),
-                m.id_prefix
-            )
-        })
-        .collect();
-    format!("CASE{arms} END")
 }
 
 /// Loads live record `id` of `module`.

@@ -7,7 +7,7 @@ use super::tables::{keying, sql_text, stored_columns, table, Keying};
 use crate::registry::ModuleDef;
 
 /// The condition that keeps deleted rows out, for tables that have them.
-fn live_condition(module: &ModuleDef) -> &'static str {
+pub(super) fn live_condition(module: &ModuleDef) -> &'static str {
     if keying(module) == Keying::OwnWithDelete {
         " AND _deleted = 0"
     } else {

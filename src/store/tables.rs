@@ -23,6 +23,9 @@ pub struct ModuleSql {
     /// Whether a user is live and Active, for the Users module
     /// (`users::is_active`).
     pub(crate) active: OnceLock<String>,
+    /// Which owner module id `?1` is a live row of, for the Users module
+    /// (`owners::prefix`).
+    pub(crate) owner_prefix: OnceLock<String>,
     /// Its table's name, quoted ([`table`]).
     table: OnceLock<String>,
     /// What joins a query's page of ids to its record view
@@ -117,7 +120,7 @@ fn sync_record_views(tx: &Connection, registry: &Registry) -> rusqlite::Result<(
         .iter()
         .filter(|m| keying(m) == Keying::Shared);
     for module in shared {
-        let wanted = super::records::view_sql(registry, module);
+        let wanted = super::records::view_sql(module);
         let stored: Option<String> = tx
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
@@ -203,10 +206,13 @@ pub fn sync_module_tables(conn: &mut Connection, registry: &Registry) -> rusqlit
                 ))?;
             }
         }
-        if module.name == super::users::USERS {
-            for trigger in super::access::users_rights_triggers(&table) {
-                tx.execute_batch(&trigger)?;
-            }
+        let triggers = match module.name.as_str() {
+            super::users::USERS => super::access::users_rights_triggers(&table).to_vec(),
+            super::users::GROUPS => super::access::groups_rights_triggers(&table).to_vec(),
+            _ => Vec::new(),
+        };
+        for trigger in triggers {
+            tx.execute_batch(&trigger)?;
         }
     }
     // After every table: the views read the owners' tables too.

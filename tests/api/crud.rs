@@ -689,6 +689,35 @@ fn users_and_actors_are_retrieved_as_vtiger_shows_them() {
 }
 
 #[test]
+fn a_records_owner_shows_as_the_group_it_is_even_when_the_group_is_newer_than_the_first_read() {
+    let s = TestServer::spawn();
+    let a = s.admin();
+    let account = create_id(
+        &a,
+        "Accounts",
+        json!({"accountname": "Owned", "assigned_user_id": "19x1"}),
+    );
+    // The owner as retrieve and a query page show it.
+    let shown = || {
+        let one = ok(&a.get("retrieve", &[("id", &account)]));
+        let query = "select * from Accounts where accountname = 'Owned';";
+        let page = ok(&a.get("query", &[("query", query)]));
+        (
+            one["assigned_user_id"].as_str().unwrap_or("?").to_string(),
+            page[0]["assigned_user_id"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string(),
+        )
+    };
+    assert_eq!(shown(), ("19x1".to_string(), "19x1".to_string()));
+    let group = create_id(&a, "Groups", json!({"groupname": "Late Shift"}));
+    let r = revise(&a, json!({"id": account, "assigned_user_id": group}));
+    assert_eq!(r["result"]["assigned_user_id"], group, "{r}");
+    assert_eq!(shown(), (group.clone(), group));
+}
+
+#[test]
 fn admins_manage_users_and_actors_and_others_may_not() {
     let s = TestServer::spawn();
     let a = s.admin();

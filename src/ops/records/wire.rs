@@ -10,9 +10,9 @@ use crate::error::WsError;
 use crate::http::envelope::JsonRecords;
 use crate::registry::{FieldDef, FieldType, Lookup, ModuleDef, Registry, SystemField, WsId};
 use crate::store::records::{self, StoredRecord};
-use crate::store::rows;
 use crate::store::tables::{keying, Keying};
 use crate::store::users::USERS;
+use crate::store::{owners, rows};
 
 /// A user or actor row on the wire. Users: fields in order (never passwords
 /// or access keys), then `id`, no `label` (shared/golden seq 76). Actors:
@@ -154,7 +154,7 @@ fn write_wire(
             (Some(SystemField::Modifiedby), _) => push_user(out, registry, rec.modified_by),
             (Some(SystemField::Creator), _) => push_user(out, registry, rec.creator),
             (Some(SystemField::Source), _) => out.push_span(rec.source),
-            (None, FieldType::Owner) => match rec.owner_prefix {
+            (None, FieldType::Owner) => match owners::prefix(conn, registry, rec.owner)? {
                 Some(prefix) => push_ws_id(out, WsId::new(prefix, rec.owner)),
                 None => out.push_field(""),
             },
