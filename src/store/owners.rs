@@ -2,7 +2,7 @@
 //! the prefix its `assigned_user_id` shows (`19x1`, `20x3`).
 //!
 //! Worked out inside the record's statement, two correlated `EXISTS`
-//! subqueries a row cost ~3.7k of a one-record query's ~75k instructions
+//! subqueries a row cost ~4.1k of a one-record query's ~75k instructions
 //! (callgrind), and a hundred times that a page. A read that holds a
 //! snapshot ([`super::Store::read`]) looks it up instead in the sets of
 //! live users and groups of that snapshot's rights version: users and
