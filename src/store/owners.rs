@@ -26,22 +26,37 @@ struct Owners {
     /// Which [`OwnerCache`] read them.
     cache: u64,
     version: i64,
-    /// Live users' ids, ascending.
-    users: Vec<i64>,
-    /// Groups' ids, ascending.
-    groups: Vec<i64>,
+    /// Live users' ids, ascending, and their module's id prefix.
+    users: (Vec<i64>, Option<u32>),
+    /// Groups' ids, ascending, and their module's id prefix.
+    groups: (Vec<i64>, Option<u32>),
 }
 
 impl Owners {
-    fn prefix_of(&self, registry: &Registry, id: i64) -> Option<u32> {
-        let prefix = |name: &str| registry.module(name).map(|m| m.id_prefix);
-        if self.users.binary_search(&id).is_ok() {
-            prefix(USERS)
-        } else if self.groups.binary_search(&id).is_ok() {
-            prefix(GROUPS)
-        } else {
-            None
-        }
+    fn read(
+        conn: &Connection,
+        registry: &Registry,
+        cache: u64,
+        version: i64,
+    ) -> rusqlite::Result<Owners> {
+        Ok(Owners {
+            cache,
+            version,
+            users: live_ids(conn, registry, USERS)?,
+            groups: live_ids(conn, registry, GROUPS)?,
+        })
+    }
+
+    /// Whether these are `cache`'s owners as of `version`.
+    fn are(&self, cache: &OwnerCache, version: i64) -> bool {
+        self.cache == cache.id && self.version == version
+    }
+
+    fn prefix_of(&self, id: i64) -> Option<u32> {
+        [&self.users, &self.groups]
+            .into_iter()
+            .find(|(ids, _)| ids.binary_search(&id).is_ok())
+            .and_then(|(_, prefix)| *prefix)
     }
 }
 
@@ -71,27 +86,38 @@ thread_local! {
 }
 
 impl OwnerCache {
-    /// The owners as of `version`, the rights version of `conn`'s snapshot.
+    /// The prefix of owner `id` as of `version`, the rights version of
+    /// `conn`'s snapshot.
+    fn prefix_as_of(
+        &self,
+        conn: &Connection,
+        registry: &Registry,
+        version: i64,
+        id: i64,
+    ) -> rusqlite::Result<Option<u32>> {
+        // Looked up in place: a row of a page is a borrow, not a clone.
+        let kept = LAST.with(|l| match l.borrow().as_ref() {
+            Some(last) if last.are(self, version) => Some(last.prefix_of(id)),
+            _ => None,
+        });
+        match kept {
+            Some(prefix) => Ok(prefix),
+            None => Ok(self.as_of(conn, registry, version)?.prefix_of(id)),
+        }
+    }
+
+    /// The owners as of `version`, kept as this thread's last.
     fn as_of(
         &self,
         conn: &Connection,
         registry: &Registry,
         version: i64,
     ) -> rusqlite::Result<Arc<Owners>> {
-        let current = |o: &Arc<Owners>| o.cache == self.id && o.version == version;
-        if let Some(last) = LAST.with(|l| l.borrow().clone()).filter(current) {
-            return Ok(last);
-        }
-        let newest = self.lock().clone().filter(current);
+        let newest = self.lock().clone().filter(|o| o.are(self, version));
         let owners = match newest {
             Some(owners) => owners,
             None => {
-                let read = Arc::new(Owners {
-                    cache: self.id,
-                    version,
-                    users: live_ids(conn, registry, USERS)?,
-                    groups: live_ids(conn, registry, GROUPS)?,
-                });
+                let read = Arc::new(Owners::read(conn, registry, self.id, version)?);
                 let mut newest = self.lock();
                 // An older snapshot's owners never replace newer ones.
                 if newest.as_ref().is_none_or(|n| n.version < version) {
@@ -109,10 +135,14 @@ impl OwnerCache {
     }
 }
 
-/// The ids of `module`'s live rows, ascending.
-fn live_ids(conn: &Connection, registry: &Registry, module: &str) -> rusqlite::Result<Vec<i64>> {
+/// The ids of `module`'s live rows, ascending, and its id prefix.
+fn live_ids(
+    conn: &Connection,
+    registry: &Registry,
+    module: &str,
+) -> rusqlite::Result<(Vec<i64>, Option<u32>)> {
     let Some(module) = registry.module(module) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     let sql = format!(
         "SELECT _id FROM {} WHERE 1{} ORDER BY _id",
@@ -121,16 +151,17 @@ fn live_ids(conn: &Connection, registry: &Registry, module: &str) -> rusqlite::R
     );
     let mut stmt = conn.prepare(&sql)?;
     let ids = stmt.query_map([], |r| r.get(0))?;
-    ids.collect()
+    Ok((
+        ids.collect::<rusqlite::Result<_>>()?,
+        Some(module.id_prefix),
+    ))
 }
 
 /// The id prefix of the module owner `id` is a live row of (Users or
 /// Groups), as `conn` sees it; `None` when neither.
 pub fn prefix(conn: &Connection, registry: &Registry, id: i64) -> rusqlite::Result<Option<u32>> {
     match super::held_version::owners_of(conn) {
-        Some((version, cache)) => Ok(cache
-            .as_of(conn, registry, version)?
-            .prefix_of(registry, id)),
+        Some((version, cache)) => cache.prefix_as_of(conn, registry, version, id),
         None => super::cached_row(conn, prefix_sql(registry), [id], |r| r.get(0)),
     }
 }
