@@ -194,7 +194,7 @@ fn write_wire(
             }
         }
     }
-    out.push_tail("id", WsId::new(module.id_prefix, rec.id).to_wire().into());
+    out.push_id(WsId::new(module.id_prefix, rec.id));
     // Only for modules with a file or image field, and only with files (§5.1).
     if module
         .fields

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::registry::WsId;
 use crate::store::records::Span;
 
 /// The field names every record of a module (or of a query's select list)
@@ -63,6 +64,10 @@ pub trait RecordSink {
     fn push_field_with(&mut self, write: impl FnOnce(&mut String));
     /// Adds `key` after the fields (and after the keys added before it).
     fn push_tail(&mut self, key: &'static str, value: Value);
+    /// Adds the record's `id` after the fields.
+    fn push_id(&mut self, id: WsId) {
+        self.push_tail("id", id.to_wire().into());
+    }
 }
 
 /// `,"name":` when `name` needs no escape in JSON (as PHP writes it: `/`
