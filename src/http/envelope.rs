@@ -354,6 +354,16 @@ impl RecordSink for JsonRecord<'_> {
         self.write_tail(key, &value);
     }
 
+    fn push_ws_id(&mut self, id: WsId) {
+        // Digits and an `x` need no escape: written straight into the
+        // answer, not onto the record's text and then copied.
+        if self.open_field() {
+            self.out.push('"');
+            id.push_onto(self.out);
+            self.out.push('"');
+        }
+    }
+
     fn push_id(&mut self, id: WsId) {
         match self.id_last {
             true => self.id = Some(id),

@@ -106,16 +106,11 @@ fn needs_padding(text: &str, scale: usize) -> bool {
 fn push_user(out: &mut impl RecordSink, registry: &Registry, id: i64) {
     match id {
         0 => out.push_field(""),
-        id => push_ws_id(
-            out,
-            WsId::new(registry.module(USERS).expect("Users").id_prefix, id),
-        ),
+        id => out.push_ws_id(WsId::new(
+            registry.module(USERS).expect("Users").id_prefix,
+            id,
+        )),
     }
-}
-
-/// `id` as the next field, its digits written straight onto the record.
-fn push_ws_id(out: &mut impl RecordSink, id: WsId) {
-    out.push_field_with(|text| id.push_onto(text));
 }
 
 /// A record on the wire (§5.1): every value a string, fields in module
@@ -155,7 +150,7 @@ fn write_wire(
             (Some(SystemField::Creator), _) => push_user(out, registry, rec.creator),
             (Some(SystemField::Source), _) => out.push_span(rec.source),
             (None, FieldType::Owner) => match owners::prefix(conn, registry, rec.owner)? {
-                Some(prefix) => push_ws_id(out, WsId::new(prefix, rec.owner)),
+                Some(prefix) => out.push_ws_id(WsId::new(prefix, rec.owner)),
                 None => out.push_field(""),
             },
             (None, kind) => {

@@ -64,6 +64,10 @@ pub trait RecordSink {
     fn push_field_with(&mut self, write: impl FnOnce(&mut String));
     /// Adds `key` after the fields (and after the keys added before it).
     fn push_tail(&mut self, key: &'static str, value: Value);
+    /// The next field's value, webservice id `id`.
+    fn push_ws_id(&mut self, id: WsId) {
+        self.push_field_with(|text| id.push_onto(text));
+    }
     /// Adds the record's `id` after the fields.
     fn push_id(&mut self, id: WsId) {
         self.push_tail("id", id.to_wire().into());
