@@ -76,6 +76,9 @@ pub struct ModuleDef {
     /// shared by every record of the module on its way to the wire.
     #[serde(skip)]
     record_names: std::sync::OnceLock<std::sync::Arc<crate::ops::records::FieldNames>>,
+    /// Whether it has a file or image field ([`ModuleDef::has_file_fields`]).
+    #[serde(skip)]
+    file_fields: std::sync::OnceLock<bool>,
 }
 
 /// One rule of upsert's match cascade: a record matches when one of its
@@ -413,6 +416,16 @@ impl ModuleDef {
                 )
             })
             .clone()
+    }
+
+    /// Whether it has a file or image field, worked out once: every record
+    /// of the module on its way to the wire asks (`imageattachmentids`).
+    pub fn has_file_fields(&self) -> bool {
+        *self.file_fields.get_or_init(|| {
+            self.fields
+                .iter()
+                .any(|f| crate::ops::records::files::is_file_field(f.kind))
+        })
     }
 
     /// describe's result for a caller whose date preference is `date_format`.

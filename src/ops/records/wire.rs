@@ -102,14 +102,12 @@ fn needs_padding(text: &str, scale: usize) -> bool {
     text.split_once('.').map_or(0, |(_, frac)| frac.len()) < scale
 }
 
-/// User `id`'s webservice id as the next field; empty for none (0).
-fn push_user(out: &mut impl RecordSink, registry: &Registry, id: i64) {
+/// User `id`'s webservice id (the Users prefix `users`) as the next
+/// field; empty for none (0).
+fn push_user(out: &mut impl RecordSink, users: u32, id: i64) {
     match id {
         0 => out.push_field(""),
-        id => out.push_ws_id(WsId::new(
-            registry.module(USERS).expect("Users").id_prefix,
-            id,
-        )),
+        id => out.push_ws_id(WsId::new(users, id)),
     }
 }
 
@@ -140,14 +138,16 @@ fn write_wire(
     with_label: bool,
     out: &mut impl RecordSink,
 ) -> Result<(), WsError> {
+    // Found once a record, not once a field that names a user.
+    let users = registry.module(USERS).expect("Users").id_prefix;
     for (f, column) in module.record_fields().zip(records::record_columns(module)) {
         match (f.system, f.kind) {
             // The stored text is the record's: these are where the load put
             // them.
             (Some(SystemField::Createdtime), _) => out.push_span(rec.created_time),
             (Some(SystemField::Modifiedtime), _) => out.push_span(rec.modified_time),
-            (Some(SystemField::Modifiedby), _) => push_user(out, registry, rec.modified_by),
-            (Some(SystemField::Creator), _) => push_user(out, registry, rec.creator),
+            (Some(SystemField::Modifiedby), _) => push_user(out, users, rec.modified_by),
+            (Some(SystemField::Creator), _) => push_user(out, users, rec.creator),
             (Some(SystemField::Source), _) => out.push_span(rec.source),
             (None, FieldType::Owner) => match owners::prefix(conn, registry, rec.owner)? {
                 Some(prefix) => out.push_ws_id(WsId::new(prefix, rec.owner)),
@@ -191,11 +191,7 @@ fn write_wire(
     }
     out.push_id(WsId::new(module.id_prefix, rec.id));
     // Only for modules with a file or image field, and only with files (§5.1).
-    if module
-        .fields
-        .iter()
-        .any(|f| super::files::is_file_field(f.kind))
-    {
+    if module.has_file_fields() {
         let ids = crate::store::attachments::ids_of(conn, rec.id)?;
         if !ids.is_empty() {
             let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
