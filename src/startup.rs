@@ -61,6 +61,9 @@ impl Application {
             long_reads: Default::default(),
         });
         let mut server = HttpServer::new(move || {
+            // Called on each HTTP worker's thread as it starts: the short
+            // reads it runs itself go to a connection of its own.
+            ctx.store.keep_reader_here();
             App::new()
                 .app_data(ctx.clone())
                 .configure(http::configure)

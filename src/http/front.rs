@@ -35,7 +35,7 @@ pub fn handle_inline(
     if ctx.inline_budget.is_zero()
         || shape.is_some_and(|s| ctx.long_reads.is_long(s))
         || !ops::INLINE.contains(&raw.operation())
-        || !ctx.store.has_idle_conn()
+        || !ctx.store.can_read_at_once()
     {
         return None;
     }

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod matching;
 pub mod migrate;
+pub mod own_reader;
 pub mod owners;
 pub mod records;
 pub mod relations;
@@ -74,6 +75,11 @@ pub type Conn = r2d2::PooledConnection<Connector>;
 /// The database: a connection pool over one SQLite file.
 #[derive(Clone)]
 pub struct Store {
+    /// Which store this is in the process (tests run several): its own
+    /// readers' key (`own_reader`).
+    id: u64,
+    /// Opens the connections the HTTP workers keep (`own_reader`).
+    connector: std::sync::Arc<Connector>,
     pool: r2d2::Pool<Connector>,
     writer: writer::Writer,
     rights: std::sync::Arc<access::RightsCache>,
@@ -249,7 +255,12 @@ impl Store {
         let writer_conn = open_connection(path)
             .and_then(|c| configure(&c).map(|()| c))
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        static STORES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let store = Store {
+            id: STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            connector: std::sync::Arc::new(Connector {
+                path: path.to_path_buf(),
+            }),
             pool,
             writer: writer::Writer::start(writer_conn),
             rights: Default::default(),
@@ -335,10 +346,18 @@ impl Store {
         }
     }
 
-    /// Whether the pool has a connection free right now, so that taking one
-    /// will not wait.
-    pub fn has_idle_conn(&self) -> bool {
-        self.pool.state().idle_connections > 0
+    /// Whether a read on this thread can start without waiting for a
+    /// connection: the thread keeps its own ([`Store::keep_reader_here`]),
+    /// or the pool has one free right now.
+    pub fn can_read_at_once(&self) -> bool {
+        own_reader::is_kept_here(self.id) || self.pool.state().idle_connections > 0
+    }
+
+    /// From now on this thread's reads ([`Store::read`]) run on a
+    /// connection it keeps for itself: for the HTTP workers, which run the
+    /// short reads (`own_reader`).
+    pub fn keep_reader_here(&self) {
+        own_reader::keep_here(self.id);
     }
 
     /// Runs `work` on a pooled connection inside one read transaction: one
@@ -354,10 +373,28 @@ impl Store {
         if let Some(conn) = JOINED.current().or_else(|| SNAPSHOT.current()) {
             return work(conn);
         }
-        let conn = self.pool.get()?;
+        // Opened whatever budget the read runs under (its schema's first
+        // read alone can pass one): cut short, the thread would open one
+        // again at every read.
+        let open = || budget::suspended(|| r2d2::ManageConnection::connect(&*self.connector));
+        match own_reader::with(self.id, open, |conn| self.read_on(conn, work)) {
+            Ok(out) => out,
+            Err(read) => read(&*self.pool.get()?),
+        }
+    }
+
+    /// [`Store::read`] on `conn`.
+    fn read_on<T, E>(
+        &self,
+        conn: &rusqlite::Connection,
+        work: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<rusqlite::Error> + From<r2d2::Error>,
+    {
         // A transaction `work` might leave open goes before the connection
-        // goes back to the pool.
-        let snapshot = EndsOnDrop(&conn);
+        // is used again (or goes back to the pool).
+        let snapshot = EndsOnDrop(conn);
         // The read transaction is SQLite's implicit one, opened by the first
         // step of the rights version's statement and held while that
         // statement is not reset: SQLite ends an implicit transaction when
@@ -373,7 +410,7 @@ impl Store {
             Some(row) => row.get(0)?,
             None => return Err(rusqlite::Error::QueryReturnedNoRows.into()),
         };
-        let out = held_version::with(&conn, at, &self.owners, || work(&conn))?;
+        let out = held_version::with(conn, at, &self.owners, || work(conn))?;
         // Reset: the snapshot ends.
         drop(held);
         drop(snapshot);
@@ -661,6 +698,33 @@ mod tests {
         assert_eq!(told, held, "the read's rights version moved");
         let after = store.read(|c| Ok::<_, WsError>(access::rights_version(c)?));
         assert_eq!(after, Ok(held + 1), "the next read sees the commit");
+    }
+
+    #[test]
+    fn a_thread_that_keeps_a_reader_reads_on_the_same_connection_every_time() {
+        let (_dir, store, _) = open_for_test();
+        let conn_of_read = |store: &Store| {
+            store
+                .read(|c| Ok::<_, WsError>(c as *const rusqlite::Connection as usize))
+                .unwrap()
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                store.keep_reader_here();
+                // Opened under a spent budget, as on an HTTP worker whose
+                // first read is a short one: still kept.
+                let _ = budget::within(Duration::ZERO, || select_one(&store));
+                assert!(own_reader::is_open_here(store.id), "not kept");
+                let first = conn_of_read(&store);
+                assert_eq!(conn_of_read(&store), first);
+                assert_eq!(select_one(&store), Ok(1));
+            });
+            // A thread that does not keep one reads through the pool.
+            s.spawn(|| {
+                assert_eq!(select_one(&store), Ok(1));
+                assert!(!own_reader::is_open_here(store.id));
+            });
+        });
     }
 
     #[test]
