@@ -47,7 +47,8 @@ pub fn is_kept_here(store: u64) -> bool {
 }
 
 /// Whether this thread has its own connection to `store` open.
-pub fn is_open_here(store: u64) -> bool {
+#[cfg(test)]
+pub(super) fn is_open_here(store: u64) -> bool {
     OWN.with(|own| {
         own.try_borrow().is_ok_and(|o| {
             o.as_ref()
