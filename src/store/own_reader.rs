@@ -3,9 +3,9 @@
 //! one locked the pool's mutex, which both workers share, twice, and ran
 //! on whichever of the pool's connections came up. A worker's own
 //! connection is the same one every time and needs no lock: −0.6k of a
-//! query's ~71k instructions (callgrind), and at 10k records, four
-//! alternations side by side, retrieve medians 51.5 → 56.0 % of the bare
-//! handler, query 46.7 → 48.6 % (BENCHMARKS.md, "2026-12-06, late night").
+//! query's ~71k instructions (callgrind), and at 10k records, ten
+//! alternations side by side, retrieve medians 53.4 → 56.0 % of the bare
+//! handler, query 47.5 → 51.4 % (BENCHMARKS.md, "2026-12-06, late night").
 //!
 //! Only threads marked with [`keep_here`] keep one, opened on their first
 //! read; other threads (the blocking pool's) use the pool. A connection is
