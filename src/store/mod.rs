@@ -158,7 +158,7 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 }
 
 /// Opens the pool's connections: [`open_connection`], then [`configure`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Connector {
     path: PathBuf,
 }
@@ -226,7 +226,8 @@ impl Store {
                 ),
                 _ => format!("cannot open database {}: {e}", path.display()),
             })?;
-        let manager = Connector {
+        // The pool's connections, and the ones the HTTP workers keep.
+        let connector = Connector {
             path: path.to_path_buf(),
         };
         let pool = r2d2::Pool::builder()
@@ -234,7 +235,7 @@ impl Store {
             // SQLite connections do not go stale; no check query a checkout.
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
-            .build(manager)
+            .build(connector.clone())
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         let mut conn = pool
             .get()
@@ -258,9 +259,7 @@ impl Store {
         static STORES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let store = Store {
             id: STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            connector: std::sync::Arc::new(Connector {
-                path: path.to_path_buf(),
-            }),
+            connector: std::sync::Arc::new(connector),
             pool,
             writer: writer::Writer::start(writer_conn),
             rights: Default::default(),

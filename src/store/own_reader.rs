@@ -74,19 +74,17 @@ pub fn with<T, W: FnOnce(&Connection) -> T>(
         let Some(own) = own.as_mut().filter(|o| o.store == store) else {
             return Err(work);
         };
-        if own.conn.is_none() {
-            match open() {
-                Ok(conn) => own.conn = Some(conn),
+        let conn = match own.conn {
+            Some(ref conn) => conn,
+            None => match open() {
+                Ok(conn) => own.conn.insert(conn),
                 Err(e) => {
                     tracing::warn!(error = %e, "a worker's own read connection did not open; reading through the pool");
                     return Err(work);
                 }
-            }
-        }
-        match &own.conn {
-            Some(conn) => Ok(work(conn)),
-            None => Err(work),
-        }
+            },
+        };
+        Ok(work(conn))
     })
 }
 
