@@ -10,6 +10,10 @@
 //! profiling one path. `LOAD_SERVER_LOG=FILE` keeps the server's log (a
 //! line a request, with its time in the server) to set beside
 //! `LOAD_WALK_PAGES=1`'s list of pages.
+//! Scenarios: getchallenge, retrieve (admin and non-admin), a query by
+//! `accountname`, a filtered page of 100 in `accountname` order and an
+//! unfiltered one in id order (how clients export a module), create (8 and
+//! 32 clients), revise, update and sync pages.
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, the
 //! CPU time a request of the server and of the load generator driving it,
 //! and beside them of the bare handler and of the generator driving that
@@ -402,6 +406,7 @@ fn scenarios(
         ("POST", String::new(), encode(&pairs))
     };
     let (g1, g2, g3, g4) = (get.clone(), get.clone(), get.clone(), get.clone());
+    let g5 = get.clone();
     let (p1, p2, p3) = (post.clone(), post.clone(), post.clone());
     let pages = (accounts / 100).clamp(1, 1_000);
     let revise_base = requests; // revise and update the records create made
@@ -477,6 +482,18 @@ fn scenarios(
                             "select * from Accounts where industry = 'Banking' order by accountname limit {}, 100;",
                             (i % pages) * 100
                         ),
+                    ),
+                ])
+            }),
+        ),
+        (
+            "query page of 100 (id order)",
+            Arc::new(move |i| {
+                g5(vec![
+                    ("operation", "query".into()),
+                    (
+                        "query",
+                        format!("select * from Accounts limit {}, 100;", (i % pages) * 100),
                     ),
                 ])
             }),
