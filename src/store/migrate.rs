@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Brings the database to [`SCHEMA_VERSION`]. Returns whether it was new.
 /// A database written by a newer binary is refused, never "repaired".
@@ -55,6 +55,9 @@ pub fn migrate(conn: &mut Connection) -> Result<bool, String> {
     if version < 12 {
         tx.execute_batch(V12).map_err(|e| e.to_string())?;
     }
+    if version < 13 {
+        tx.execute_batch(V13).map_err(|e| e.to_string())?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
@@ -104,6 +107,29 @@ fn v11() -> String {
 /// changes); a create adds one entry.
 const V12: &str = "
 CREATE INDEX crmentity_module_live ON crmentity (setype, deleted);
+";
+
+/// Version 13: what vtiger's sync window reads, as ranges. The window's
+/// statements (`changes`) ask for `setype IN (…) AND modifiedtime > ?`,
+/// which `crmentity_module_modified (setype, deleted, modifiedtime)` could
+/// only serve by its `setype` (a sync reports deleted records too): each
+/// page read every record of the module (2.7 s a page over all modules at
+/// 1M records, BENCHMARKS.md). Its place takes one keyed by module and time,
+/// with the owner in it for a user's window. And the change log's
+/// `changed_at` never goes back in `seq` order (a clock set back would make
+/// it), so that the first change after a time is found through
+/// `changelog_time` instead of by reading the log from its start
+/// (`changes::seq_before_time`); new entries keep it so (`records`,
+/// `relations`). The new index is built before the old one goes: built
+/// into the dropped index's free pages in the same transaction, under the
+/// server's SQLite settings (`configure_sqlite_library`), it failed with
+/// "database or disk is full" on the bench's 1M-record database.
+const V13: &str = "
+CREATE INDEX crmentity_module_changed ON crmentity (setype, modifiedtime, smownerid);
+DROP INDEX crmentity_module_modified;
+UPDATE changelog SET changed_at = r.latest
+  FROM (SELECT seq, MAX(changed_at) OVER (ORDER BY seq) AS latest FROM changelog) AS r
+  WHERE changelog.seq = r.seq AND changelog.changed_at < r.latest;
 ";
 
 /// Version 1: the shared record table (vtiger's crmentity, one id sequence
@@ -408,6 +434,38 @@ mod tests {
             indexes.contains(&"crmentity_module_live".to_string()),
             "{indexes:?}"
         );
+        assert!(
+            indexes.contains(&"crmentity_module_changed".to_string()),
+            "{indexes:?}"
+        );
+        assert!(!indexes.contains(&"crmentity_module_modified".to_string()));
+    }
+
+    #[test]
+    fn a_version_12_change_log_never_goes_back_in_time_after_migrating() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for v in [V1, V2, V3, V4, V5, V6, V7, V8, V9, &v10(), &v11(), V12] {
+            conn.execute_batch(v).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 12).unwrap();
+        // A clock set back between the second and third change.
+        for (crmid, at) in [(1, 100), (2, 200), (3, 150), (4, 160), (5, 300)] {
+            conn.execute(
+                "INSERT INTO changelog (crmid, setype, action, owner, changed_at)
+                 VALUES (?1, 'Accounts', 'create', 1, ?2)",
+                [crmid, at],
+            )
+            .unwrap();
+        }
+        assert!(!migrate(&mut conn).unwrap());
+        let times: Vec<i64> = conn
+            .prepare("SELECT changed_at FROM changelog ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(times, [100, 200, 200, 200, 300]);
     }
 
     #[test]

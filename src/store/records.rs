@@ -477,8 +477,11 @@ fn log_setype_change(
         conn.prepare_cached(DROP_SUPERSEDED_CHANGES)?
             .execute(params![id, owner])?;
     }
+    // Never before the last change logged (a clock set back): the log's
+    // times stay in `seq` order, which `changes::seq_before_time` relies on.
     conn.prepare_cached(
-        "INSERT INTO changelog (crmid, setype, action, owner, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO changelog (crmid, setype, action, owner, changed_at)
+         VALUES (?1, ?2, ?3, ?4, MAX(?5, IFNULL((SELECT MAX(changed_at) FROM changelog), 0)))",
     )?
     .execute(params![id, setype, action, owner, now])?;
     Ok(())
@@ -858,6 +861,31 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("changelog_record"), "{plan}");
+    }
+
+    #[test]
+    fn a_change_logged_after_the_clock_was_set_back_keeps_the_logs_latest_time() {
+        let (_dir, store, _) = crate::store::open_for_test();
+        let conn = store.conn().unwrap();
+        let before: i64 = conn
+            .query_row("SELECT COUNT(*) FROM changelog", [], |r| r.get(0))
+            .unwrap();
+        for (id, now) in [
+            (600, 2_000_000_000),
+            (601, 1_999_999_000),
+            (602, 2_000_000_500),
+        ] {
+            log_setype_change(&conn, id, "Accounts", "create", 1, now).unwrap();
+        }
+        let times: Vec<i64> = conn
+            .prepare("SELECT changed_at FROM changelog ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .skip(before as usize)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(times, [2_000_000_000, 2_000_000_000, 2_000_000_500]);
     }
 
     #[test]
