@@ -13,7 +13,8 @@
 //! Scenarios: getchallenge, retrieve (admin and non-admin), a query by
 //! `accountname`, a filtered page of 100 in `accountname` order and an
 //! unfiltered one in id order (how clients export a module), create (8 and
-//! 32 clients), revise, update and sync pages.
+//! 32 clients), revise, update and sync pages (our token feed, and
+//! vtiger's `modifiedTime` window).
 //! Prints requests/s, its ratio to the bare handler, p50/p99 latency, the
 //! CPU time a request of the server and of the load generator driving it,
 //! and beside them of the bare handler and of the generator driving that
@@ -406,7 +407,7 @@ fn scenarios(
         ("POST", String::new(), encode(&pairs))
     };
     let (g1, g2, g3, g4) = (get.clone(), get.clone(), get.clone(), get.clone());
-    let g5 = get.clone();
+    let (g5, g6) = (get.clone(), get.clone());
     let (p1, p2, p3) = (post.clone(), post.clone(), post.clone());
     let pages = (accounts / 100).clamp(1, 1_000);
     let revise_base = requests; // revise and update the records create made
@@ -537,6 +538,22 @@ fn scenarios(
                     ("operation", "sync".into()),
                     ("elementType", "Accounts".into()),
                     ("syncToken", ((i * 100) % (records / 2).max(1)).to_string()),
+                ])
+            }),
+        ),
+        (
+            // vtiger's own window, as its clients sync: a record's
+            // modifiedtime is 1,700,000,000 + its crmid seconds (the seed),
+            // so a page starts after a record anywhere in the module.
+            "sync page (modifiedTime)",
+            Arc::new(move |i| {
+                g6(vec![
+                    ("operation", "sync".into()),
+                    ("elementType", "Accounts".into()),
+                    (
+                        "modifiedTime",
+                        (1_700_000_000 + (i * 200) % records.max(1)).to_string(),
+                    ),
                 ])
             }),
         ),
