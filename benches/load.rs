@@ -545,8 +545,9 @@ fn scenarios(
             // vtiger's own window, as its clients sync: a record's
             // modifiedtime is 1,700,000,000 + its crmid seconds (the seed),
             // so a page starts after a record anywhere in the module. It
-            // ends 400 seconds before the seed's last record: past it are
-            // the records the create scenarios made, thousands in a second,
+            // starts 2,000 seconds before the seed's last record at the
+            // latest (a window spans ~800 of them): past the seed are the
+            // records the create scenarios made, thousands in a second,
             // which vtiger's window takes whole (87 ms at the p99 of a run).
             "sync page (modifiedTime)",
             Arc::new(move |i| {
@@ -555,7 +556,7 @@ fn scenarios(
                     ("elementType", "Accounts".into()),
                     (
                         "modifiedTime",
-                        (1_700_000_000 + (i * 200) % records.saturating_sub(400).max(1))
+                        (1_700_000_000 + (i * 200) % records.saturating_sub(2_000).max(1))
                             .to_string(),
                     ),
                 ])
