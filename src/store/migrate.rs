@@ -113,7 +113,7 @@ CREATE INDEX crmentity_module_live ON crmentity (setype, deleted);
 /// statements (`changes`) ask for `setype IN (…) AND modifiedtime > ?`,
 /// which `crmentity_module_modified (setype, deleted, modifiedtime)` could
 /// only serve by its `setype` (a sync reports deleted records too): each
-/// page read every record of the module (2.7 s a page over all modules at
+/// page read every record of the module (2.0-3.2 s a page over all modules at
 /// 1M records, BENCHMARKS.md). Its place takes one keyed by module and time,
 /// with the owner in it for a user's window. And the change log's
 /// `changed_at` never goes back in `seq` order (a clock set back would make
