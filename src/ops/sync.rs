@@ -172,7 +172,8 @@ fn by_time(
     modified_time: i64,
 ) -> Result<Answer, WsError> {
     let after = db_time(modified_time);
-    let end = changes::window_end(conn, modules, owners, &after, PAGE)?;
+    let index = changes::window_index(conn, owners)?;
+    let end = changes::window_end(conn, modules, owners, index, &after, PAGE)?;
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     if let Some(end) = &end {
         for module in modules {
@@ -199,7 +200,7 @@ fn by_time(
     }
     let last = end.as_deref().map(unix_time).unwrap_or(modified_time);
     let more = match &end {
-        Some(end) => changes::changed_after(conn, modules, owners, end)?,
+        Some(end) => changes::changed_after(conn, modules, owners, index, end)?,
         None => false,
     };
     // A token that covers this window: a client may switch to syncToken.

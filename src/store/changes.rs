@@ -49,36 +49,31 @@ fn in_list(names: &[&ModuleDef], params: &mut Vec<Sql>) -> String {
 /// time order until the page is full of theirs).
 const FEW_OWNED: i64 = 2_000;
 
-/// `AND smownerid IN (…)` for a window's statements, with the index to
-/// read it through. On the 1M-record bench database (`sqlite3` shell and
+/// The index a window of `owners`' records is read through, worked out
+/// once a sync answer. On the 1M-record bench database (`sqlite3` shell and
 /// the wire), the window of an owner of 250,000 records took 140-180 ms
 /// through `crmentity_owner` and 0.3-1 ms through the module-and-time
 /// index; an owner of none, 34-76 ms through that index and next to
 /// nothing through the owner's. Counting up to [`FEW_OWNED`] of the
 /// owners' records tells the two apart.
-fn owner_condition(
-    conn: &Connection,
-    owners: &Owners,
-    params: &mut Vec<Sql>,
-) -> rusqlite::Result<(String, &'static str)> {
+pub fn window_index(conn: &Connection, owners: &Owners) -> rusqlite::Result<&'static str> {
     if *owners == Owners::All {
-        return Ok((String::new(), BY_MODULE_AND_TIME));
+        return Ok(BY_MODULE_AND_TIME);
     }
-    let mut counted = Vec::new();
-    let scope = owners.condition("smownerid", &mut counted);
-    counted.push(Sql::Integer(FEW_OWNED));
+    let mut params = Vec::new();
+    let scope = owners.condition("smownerid", &mut params);
+    params.push(Sql::Integer(FEW_OWNED));
     let owned: i64 = super::cached_row(
         conn,
         &format!("SELECT COUNT(*) FROM (SELECT 1 FROM crmentity WHERE 1{scope} LIMIT ?)"),
-        params_from_iter(counted),
+        params_from_iter(params),
         |r| r.get(0),
     )?;
-    let index = if owned < FEW_OWNED {
+    Ok(if owned < FEW_OWNED {
         BY_OWNER
     } else {
         BY_MODULE_AND_TIME
-    };
-    Ok((owners.condition("smownerid", params), index))
+    })
 }
 
 /// The indexes a window is read through, named in its statements: SQLite,
@@ -88,18 +83,19 @@ const BY_MODULE_AND_TIME: &str = "crmentity_module_changed";
 
 /// The end of vtiger's window after `after`: the latest `modifiedtime` among
 /// the `page` oldest changes (live or deleted) of `modules`, or `None` when
-/// nothing changed.
+/// nothing changed; read through `index` ([`window_index`]).
 pub fn window_end(
     conn: &Connection,
     modules: &[&ModuleDef],
     owners: &Owners,
+    index: &str,
     after: &str,
     page: u32,
 ) -> rusqlite::Result<Option<String>> {
     let mut params = Vec::new();
     let types = in_list(modules, &mut params);
     params.push(Sql::Text(after.into()));
-    let (scope, index) = owner_condition(conn, owners, &mut params)?;
+    let scope = owners.condition("smownerid", &mut params);
     params.push(Sql::Integer(page.into()));
     super::cached_row(
         conn,
@@ -117,17 +113,19 @@ fn window_end_sql(types: &str, scope: &str, index: &str) -> String {
     )
 }
 
-/// Whether any record of `modules` changed after `after`.
+/// Whether any record of `modules` changed after `after`, read through
+/// `index` ([`window_index`]).
 pub fn changed_after(
     conn: &Connection,
     modules: &[&ModuleDef],
     owners: &Owners,
+    index: &str,
     after: &str,
 ) -> rusqlite::Result<bool> {
     let mut params = Vec::new();
     let types = in_list(modules, &mut params);
     params.push(Sql::Text(after.into()));
-    let (scope, index) = owner_condition(conn, owners, &mut params)?;
+    let scope = owners.condition("smownerid", &mut params);
     super::cached_row(
         conn,
         &changed_after_sql(&types, &scope, index),
@@ -399,7 +397,7 @@ mod tests {
         let (_dir, store, _) = crate::store::open_for_test();
         let conn = store.conn().unwrap();
         let owners = Owners::Only(vec![7, 8]);
-        let index = |conn: &Connection| owner_condition(conn, &owners, &mut Vec::new()).unwrap().1;
+        let index = |conn: &Connection| window_index(conn, &owners).unwrap();
         assert_eq!(index(&conn), BY_OWNER);
         conn.execute(
             "INSERT INTO crmentity (setype, smownerid, createdtime, modifiedtime)
@@ -410,9 +408,7 @@ mod tests {
         .unwrap();
         assert_eq!(index(&conn), BY_MODULE_AND_TIME);
         assert_eq!(
-            owner_condition(&conn, &Owners::All, &mut Vec::new())
-                .unwrap()
-                .1,
+            window_index(&conn, &Owners::All).unwrap(),
             BY_MODULE_AND_TIME
         );
     }
