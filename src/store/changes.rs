@@ -301,6 +301,21 @@ pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+/// The time a change-log row is written with, for the SQL parameter `$now`:
+/// never before the last change logged (a clock set back), so the log's
+/// times stay in `seq` order, which [`seq_before_time`] relies on. Every
+/// insert into `changelog` takes its `changed_at` from here.
+macro_rules! logged_at {
+    ($now:literal) => {
+        concat!(
+            "MAX(",
+            $now,
+            ", IFNULL((SELECT MAX(changed_at) FROM changelog), 0))"
+        )
+    };
+}
+pub(crate) use logged_at;
+
 /// The token that covers everything logged up to `unix` seconds and
 /// nothing after: one before the first later change of `modules`.
 pub fn seq_before_time(

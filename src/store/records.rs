@@ -477,12 +477,12 @@ fn log_setype_change(
         conn.prepare_cached(DROP_SUPERSEDED_CHANGES)?
             .execute(params![id, owner])?;
     }
-    // Never before the last change logged (a clock set back): the log's
-    // times stay in `seq` order, which `changes::seq_before_time` relies on.
-    conn.prepare_cached(
+    conn.prepare_cached(concat!(
         "INSERT INTO changelog (crmid, setype, action, owner, changed_at)
-         VALUES (?1, ?2, ?3, ?4, MAX(?5, IFNULL((SELECT MAX(changed_at) FROM changelog), 0)))",
-    )?
+         VALUES (?1, ?2, ?3, ?4, ",
+        super::changes::logged_at!("?5"),
+        ")"
+    ))?
     .execute(params![id, setype, action, owner, now])?;
     Ok(())
 }

@@ -98,13 +98,13 @@ fn log_link(
     relcrmid: i64,
     now: i64,
 ) -> rusqlite::Result<()> {
-    // Never before the last change logged (a clock set back): the log's
-    // times stay in `seq` order, which `changes::seq_before_time` relies on.
     conn.execute(
-        "INSERT INTO changelog (crmid, setype, action, owner, changed_at, relcrmid)
-         SELECT crmid, setype, ?2, smownerid,
-                MAX(?3, IFNULL((SELECT MAX(changed_at) FROM changelog), 0)), ?4
-         FROM crmentity WHERE crmid = ?1",
+        concat!(
+            "INSERT INTO changelog (crmid, setype, action, owner, changed_at, relcrmid)
+             SELECT crmid, setype, ?2, smownerid, ",
+            super::changes::logged_at!("?3"),
+            ", ?4 FROM crmentity WHERE crmid = ?1"
+        ),
         params![crmid, action, now, relcrmid],
     )?;
     Ok(())
