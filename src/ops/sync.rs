@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::records::{wire_records, WireRecord};
+use super::records::{encode_records, wire_records, WireRecord};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
 use crate::error::WsError;
+use crate::http::envelope::JsonRecords;
 use crate::registry::{ModuleDef, Registry, WsId};
 use crate::store::access;
 use crate::store::changes::{self, Owners};
@@ -174,7 +175,7 @@ fn by_time(
     let after = db_time(modified_time);
     let index = changes::window_index(conn, owners)?;
     let end = changes::window_end(conn, modules, owners, index, &after, PAGE)?;
-    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    let (mut updated, mut deleted) = (JsonRecords::list(), Vec::new());
     if let Some(end) = &end {
         for module in modules {
             let mut live_ids = Vec::new();
@@ -185,17 +186,9 @@ fn by_time(
                     deleted.push(ws_id(module, id));
                 }
             }
-            // One statement for the module's records, in the window's order.
-            let records = wire_records(
-                conn,
-                &ctx.registry,
-                access,
-                module,
-                &live_ids,
-                false,
-                |_| true,
-            )?;
-            updated.extend(records);
+            // In the window's order, written as they are read: a window
+            // holds its whole last second, thousands after a bulk import.
+            encode_records(conn, &ctx.registry, access, module, &live_ids, &mut updated)?;
         }
     }
     let last = end.as_deref().map(unix_time).unwrap_or(modified_time);
@@ -205,7 +198,13 @@ fn by_time(
     };
     // A token that covers this window: a client may switch to syncToken.
     let token = changes::seq_before_time(conn, modules, last)?;
-    Ok(Answer::Object(answer(updated, deleted, more, last, token)))
+    Ok(Answer::Object(answer(
+        Answer::Encoded(updated.finish()),
+        deleted,
+        more,
+        last,
+        token,
+    )))
 }
 
 /// Our lossless feed: the changes after `token`, in commit order.
@@ -266,7 +265,7 @@ fn by_token(
         .map(|c| c.changed_at)
         .max()
         .unwrap_or(modified_time);
-    let mut out = answer(updated, deleted, more, last, next);
+    let mut out = answer(Answer::Records(updated), deleted, more, last, next);
     let links = changes::links_between(conn, modules, owners, token, next)?;
     out.push((
         "relations",
@@ -294,14 +293,14 @@ fn link_row(ctx: &Ctx, l: &changes::LinkChange) -> Value {
 
 /// vtiger's keys in vtiger's order, then ours.
 fn answer(
-    updated: Vec<WireRecord>,
+    updated: Answer,
     deleted: Vec<Value>,
     more: bool,
     last_modified: i64,
     token: i64,
 ) -> Vec<(&'static str, Answer)> {
     vec![
-        ("updated", Answer::Records(updated)),
+        ("updated", updated),
         ("deleted", Answer::Json(Value::Array(deleted))),
         ("more", Answer::Json(Value::Bool(more))),
         ("lastModifiedTime", Answer::Json(last_modified.into())),

@@ -12,8 +12,8 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 pub use wire::{
-    encode_loaded, encode_selected, row_to_wire, wire_loaded, wire_record, wire_records,
-    wire_selected,
+    encode_loaded, encode_records, encode_selected, row_to_wire, wire_loaded, wire_record,
+    wire_records, wire_selected,
 };
 pub use wire_record::{FieldNames, RecordSink, WireRecord};
 

@@ -276,6 +276,47 @@ pub fn wire_records(
     Ok(out)
 }
 
+/// How many ids [`encode_records`] loads with one statement: a token
+/// page's most, so the statements it prepares are the token feed's.
+const LOAD_CHUNK: usize = 100;
+
+/// Records `ids` of `module` as [`wire_records`] makes them (every one
+/// live, none refused by owner), appended to `list` as JSON as they are
+/// read, in the order of `ids`. For vtiger's sync window, which holds every
+/// change of its last second: after a bulk import thousands. Made into
+/// [`WireRecord`]s first, a window of 3,850 records was held as loaded, as
+/// records and as JSON (peak RSS 37 MiB against 31 MiB written as read,
+/// from 14 MiB before the request), loaded with one statement of 3,850
+/// parameters (SQLite refuses more than 32,766), prepared for that window
+/// size alone. A hundred ids at a time, each record written as it is read.
+pub fn encode_records(
+    conn: &Connection,
+    registry: &Registry,
+    access: &Access,
+    module: &ModuleDef,
+    ids: &[i64],
+    list: &mut JsonRecords,
+) -> Result<(), WsError> {
+    let names = module.record_field_names();
+    // Worked out once a window, not once a record.
+    let hidden = hidden_mask(&names, access, module);
+    for chunk in ids.chunks(LOAD_CHUNK) {
+        // Ids from the store, not a client's choosing.
+        let mut loaded: Lookup<i64, StoredRecord> = records::load_many(conn, module, chunk)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        for id in chunk {
+            if let Some(mut rec) = loaded.remove(id) {
+                let mut out = list.record(&names, &hidden, rec.values.take_text(), false);
+                write_wire(conn, registry, module, rec, false, &mut out)?;
+                out.finish();
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The records of `module` that `sql` selects whole (a query's page, see
 /// `records::load_selected`), in its order, as `access` may see them.
 pub fn wire_selected(
