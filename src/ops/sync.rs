@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::records::{encode_records, wire_records, WireRecord};
+use super::records::{encode_records, PageWriter};
 use super::{Answer, Ctx, OpCall};
 use crate::auth::access::Access;
 use crate::auth::Caller;
@@ -18,6 +18,7 @@ use crate::http::envelope::JsonRecords;
 use crate::registry::{ModuleDef, Registry, WsId};
 use crate::store::access;
 use crate::store::changes::{self, Owners};
+use crate::store::records::{self, StoredRecord};
 use crate::store::tables::{keying, Keying};
 
 /// Changes per page: vtiger's 100.
@@ -229,29 +230,34 @@ fn by_token(
     // The changed records still live and owned within the scope, loaded a
     // module at a time: one statement a module, where asking each record
     // whether it lives was a statement a change (a hundred a page).
-    let mut shown: HashMap<(&str, i64), WireRecord> = HashMap::new();
+    let mut shown: HashMap<(&str, i64), StoredRecord> = HashMap::new();
+    let mut writers = Vec::new();
     for module in modules {
         let ids: Vec<i64> = changed
             .iter()
             .filter(|(m, _)| m.name == module.name)
             .map(|(_, id)| *id)
             .collect();
-        let covered = |owner| owners.covers(owner);
-        for record in wire_records(conn, &ctx.registry, access, module, &ids, false, covered)? {
-            let id = record
-                .get("id")
-                .and_then(WsId::parse)
-                .map_or(0, |w| w.object);
-            shown.insert((module.name.as_str(), id), record);
+        if ids.is_empty() {
+            continue;
         }
+        for record in records::load_many(conn, module, &ids)? {
+            if owners.covers(record.owner) {
+                shown.insert((module.name.as_str(), record.id), record);
+            }
+        }
+        writers.push(PageWriter::new(module, access));
     }
-    // In commit order: a change whose record is gone, or out of the scope,
-    // is a deletion.
-    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    // In commit order, each written as it is formatted: a change whose
+    // record is gone, or out of the scope, is a deletion.
+    let (mut updated, mut deleted) = (JsonRecords::list(), Vec::new());
     for (module, id) in changed {
-        match shown.remove(&(module.name.as_str(), id)) {
-            Some(record) => updated.push(record),
-            None => deleted.push(ws_id(module, id)),
+        let writer = writers.iter().find(|w| w.module().name == module.name);
+        match (shown.remove(&(module.name.as_str(), id)), writer) {
+            (Some(record), Some(writer)) => {
+                writer.write(conn, &ctx.registry, record, &mut updated)?
+            }
+            _ => deleted.push(ws_id(module, id)),
         }
     }
     let full = page.len() == PAGE as usize;
@@ -265,7 +271,7 @@ fn by_token(
         .map(|c| c.changed_at)
         .max()
         .unwrap_or(modified_time);
-    let mut out = answer(Answer::Records(updated), deleted, more, last, next);
+    let mut out = answer(Answer::Encoded(updated.finish()), deleted, more, last, next);
     let links = changes::links_between(conn, modules, owners, token, next)?;
     out.push((
         "relations",

@@ -528,6 +528,17 @@ fn hidden_fields_never_show_and_read_only_fields_are_never_written() {
         &format!("SELECT * FROM Accounts WHERE id = '{id}';"),
     );
     assert!(rows[0].get("annual_revenue").is_none(), "{rows}");
+    // sync, vtiger's window and our feed alike.
+    for from in [("modifiedTime", "0"), ("syncToken", "0")] {
+        let r = junior
+            .get("sync", &[from, ("elementType", "Accounts")])
+            .json();
+        let updated = r["result"]["updated"].as_array().unwrap();
+        let listed = updated.iter().find(|rec| rec["id"] == id.as_str());
+        let listed = listed.unwrap_or_else(|| panic!("{from:?}: {r}"));
+        assert!(listed.get("annual_revenue").is_none(), "{from:?}: {r}");
+        assert_eq!(listed["website"], "a.example", "{from:?}: {r}");
+    }
     let r = junior
         .get(
             "query",

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 pub use wire::{
     encode_loaded, encode_records, encode_selected, row_to_wire, wire_loaded, wire_record,
-    wire_records, wire_selected,
+    wire_selected, PageWriter,
 };
 pub use wire_record::{FieldNames, RecordSink, WireRecord};
 

@@ -244,51 +244,60 @@ pub fn wire_loaded(
     Ok(record)
 }
 
-/// Records `ids` of `module` on the wire, in the order of `ids`, as
-/// `access` may see them; loaded with one statement (a sync page).
-/// Ids no longer live are left out, and so are records whose owner `owned`
-/// refuses (a sync page's records its caller does not follow).
-pub fn wire_records(
-    conn: &Connection,
-    registry: &Registry,
-    access: &Access,
-    module: &ModuleDef,
-    ids: &[i64],
-    with_label: bool,
-    owned: impl Fn(i64) -> bool,
-) -> Result<Vec<WireRecord>, WsError> {
-    // Ids from the store, not a client's choosing.
-    let mut loaded: Lookup<i64, StoredRecord> = records::load_many(conn, module, ids)?
-        .into_iter()
-        .filter(|r| owned(r.owner))
-        .map(|r| (r.id, r))
-        .collect();
-    // Worked out once a page, not once a record.
-    let hidden = access.hidden_fields(module);
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(rec) = loaded.remove(id) {
-            out.push(page_record(
-                conn, registry, module, &hidden, rec, with_label,
-            )?);
-        }
-    }
-    Ok(out)
-}
-
 /// How many ids [`encode_records`] loads with one statement: a token
 /// page's most, so the statements it prepares are the token feed's.
 const LOAD_CHUNK: usize = 100;
 
-/// Records `ids` of `module` as [`wire_records`] makes them (every one
-/// live, none refused by owner), appended to `list` as JSON as they are
-/// read, in the order of `ids`. For vtiger's sync window, which holds every
-/// change of its last second: after a bulk import thousands. Made into
-/// [`WireRecord`]s first, a window of 3,850 records was held as loaded, as
-/// records and as JSON (peak RSS 37 MiB against 31 MiB written as read,
-/// from 14 MiB before the request), loaded with one statement of 3,850
-/// parameters (SQLite refuses more than 32,766), prepared for that window
-/// size alone. A hundred ids at a time, each record written as it is read.
+/// Records of one module written onto a sync page's list as JSON (no
+/// `label`), without the fields `access` may not see: the module's names
+/// and that mask worked out once a page, not once a record.
+pub struct PageWriter<'m> {
+    module: &'m ModuleDef,
+    names: std::sync::Arc<FieldNames>,
+    hidden: Vec<bool>,
+}
+
+impl<'m> PageWriter<'m> {
+    /// For `module`'s records as `access` may see them.
+    pub fn new(module: &'m ModuleDef, access: &Access) -> Self {
+        let names = module.record_field_names();
+        let hidden = hidden_mask(&names, access, module);
+        PageWriter {
+            module,
+            names,
+            hidden,
+        }
+    }
+
+    /// The module written for.
+    pub fn module(&self) -> &'m ModuleDef {
+        self.module
+    }
+
+    /// Appends `rec` to `list`, written as it is formatted.
+    pub fn write(
+        &self,
+        conn: &Connection,
+        registry: &Registry,
+        mut rec: StoredRecord,
+        list: &mut JsonRecords,
+    ) -> Result<(), WsError> {
+        let mut out = list.record(&self.names, &self.hidden, rec.values.take_text(), false);
+        write_wire(conn, registry, self.module, rec, false, &mut out)?;
+        out.finish();
+        Ok(())
+    }
+}
+
+/// Records `ids` of `module` (every one live), as `access` may see them,
+/// appended to `list` as JSON as they are read, in the order of `ids`. For
+/// vtiger's sync window, which holds every change of its last second:
+/// after a bulk import thousands. Made into [`WireRecord`]s first, a window
+/// of 3,850 records was held as loaded, as records and as JSON (peak RSS
+/// 37 MiB against 31 MiB written as read, from 14 MiB before the request),
+/// loaded with one statement of 3,850 parameters (SQLite refuses more than
+/// 32,766), prepared for that window size alone. A hundred ids at a time,
+/// each record written as it is read.
 pub fn encode_records(
     conn: &Connection,
     registry: &Registry,
@@ -297,9 +306,7 @@ pub fn encode_records(
     ids: &[i64],
     list: &mut JsonRecords,
 ) -> Result<(), WsError> {
-    let names = module.record_field_names();
-    // Worked out once a window, not once a record.
-    let hidden = hidden_mask(&names, access, module);
+    let writer = PageWriter::new(module, access);
     for chunk in ids.chunks(LOAD_CHUNK) {
         // Ids from the store, not a client's choosing.
         let mut loaded: Lookup<i64, StoredRecord> = records::load_many(conn, module, chunk)?
@@ -307,10 +314,8 @@ pub fn encode_records(
             .map(|r| (r.id, r))
             .collect();
         for id in chunk {
-            if let Some(mut rec) = loaded.remove(id) {
-                let mut out = list.record(&names, &hidden, rec.values.take_text(), false);
-                write_wire(conn, registry, module, rec, false, &mut out)?;
-                out.finish();
+            if let Some(rec) = loaded.remove(id) {
+                writer.write(conn, registry, rec, list)?;
             }
         }
     }
