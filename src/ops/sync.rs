@@ -199,13 +199,7 @@ fn by_time(
     };
     // A token that covers this window: a client may switch to syncToken.
     let token = changes::seq_before_time(conn, modules, last)?;
-    Ok(Answer::Object(answer(
-        Answer::Encoded(updated.finish()),
-        deleted,
-        more,
-        last,
-        token,
-    )))
+    Ok(Answer::Object(answer(updated, deleted, more, last, token)))
 }
 
 /// Our lossless feed: the changes after `token`, in commit order.
@@ -271,7 +265,7 @@ fn by_token(
         .map(|c| c.changed_at)
         .max()
         .unwrap_or(modified_time);
-    let mut out = answer(Answer::Encoded(updated.finish()), deleted, more, last, next);
+    let mut out = answer(updated, deleted, more, last, next);
     let links = changes::links_between(conn, modules, owners, token, next)?;
     out.push((
         "relations",
@@ -299,14 +293,14 @@ fn link_row(ctx: &Ctx, l: &changes::LinkChange) -> Value {
 
 /// vtiger's keys in vtiger's order, then ours.
 fn answer(
-    updated: Answer,
+    updated: JsonRecords,
     deleted: Vec<Value>,
     more: bool,
     last_modified: i64,
     token: i64,
 ) -> Vec<(&'static str, Answer)> {
     vec![
-        ("updated", updated),
+        ("updated", Answer::Encoded(updated.finish())),
         ("deleted", Answer::Json(Value::Array(deleted))),
         ("more", Answer::Json(Value::Bool(more))),
         ("lastModifiedTime", Answer::Json(last_modified.into())),
