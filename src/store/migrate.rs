@@ -120,10 +120,11 @@ CREATE INDEX crmentity_module_live ON crmentity (setype, deleted);
 /// it), so that the first change after a time is found through
 /// `changelog_time` instead of by reading the log from its start
 /// (`changes::seq_before_time`); new entries keep it so (`records`,
-/// `relations`). The new index is built before the old one goes: built
-/// into the dropped index's free pages in the same transaction, under the
-/// server's SQLite settings (`configure_sqlite_library`), it failed with
-/// "database or disk is full" on the bench's 1M-record database.
+/// `relations`). The new index is built before the old one goes (built
+/// into the dropped index's free pages in the same transaction, it failed
+/// with "database or disk is full" on the bench's 1M-record database; the
+/// cause was the statement journal's spill, since mended: see
+/// `store::SUB_JOURNAL_IN_MEMORY`).
 const V13: &str = "
 CREATE INDEX crmentity_module_changed ON crmentity (setype, modifiedtime, smownerid);
 DROP INDEX crmentity_module_modified;

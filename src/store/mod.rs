@@ -96,8 +96,15 @@ pub struct Store {
 /// the WAL's own (perf). Kept in memory with `temp_store = MEMORY` instead,
 /// the sub-journal grows in 1 KiB blocks, five `malloc`s a page: ~90 a
 /// create, 43k of a create's 418k instructions (callgrind). One block of
-/// 1 MiB holds any single record write without a spill.
-const SUB_JOURNAL_IN_MEMORY: std::os::raw::c_int = 1 << 20;
+/// 128 KiB - 1 holds a create's pages, ~30 of them, without a spill.
+///
+/// No larger: a spill writes the block out in one call, and SQLite's unix
+/// VFS writes at most 128 KiB - 1 bytes a call (`seekAndWriteFd` masks the
+/// length with `0x1ffff`), so with 1 MiB every spill failed "database or
+/// disk is full": a statement journal past 1 MiB (the second index an
+/// upgrade builds in its transaction, at 100,000 records) could not be
+/// written, and the server would not start on an older database.
+const SUB_JOURNAL_IN_MEMORY: std::os::raw::c_int = 0x1ffff;
 
 /// Process-wide SQLite settings. Call it first thing in `main`, before any
 /// thread exists and before any connection is opened; after that SQLite

@@ -468,3 +468,73 @@ fn a_server_whose_socket_was_removed_still_stops_and_serves_until_then() {
         .expect("serving goes on");
     terminate(child);
 }
+
+/// A database of schema version 11 (before `crmentity_module_live` and
+/// `crmentity_module_changed`) holding `records` Accounts.
+fn version_11_database(db: &std::path::Path, records: u64) {
+    let (child, _, _) = serve(db, Some(ADMIN_KEY));
+    terminate(child);
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "BEGIN;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {records})
+         INSERT INTO crmentity (setype, smownerid, smcreatorid, modifiedby, createdtime,
+                                modifiedtime, source, label)
+         SELECT 'Accounts', 1, 1, 1, '2026-01-01 00:00:00',
+                printf('2026-01-01 %02d:%02d:%02d', i / 3600 % 24, i / 60 % 60, i % 60),
+                'WEBSERVICE', 'Account ' || i FROM n;
+         INSERT INTO \"m_Accounts\" (_id, accountname)
+         SELECT crmid, label FROM crmentity WHERE setype = 'Accounts';
+         DROP INDEX crmentity_module_live;
+         DROP INDEX crmentity_module_changed;
+         CREATE INDEX crmentity_module_modified ON crmentity (setype, deleted, modifiedtime);
+         PRAGMA user_version = 11;
+         COMMIT;"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn an_older_database_with_many_records_upgrades_on_start() {
+    // The upgrade builds two indexes in one transaction, so SQLite keeps a
+    // statement journal for the second, hundreds of KiB here, and spills
+    // it to a file past `configure_sqlite_library`'s threshold. With a
+    // threshold over 128 KiB every spill failed "database or disk is
+    // full": SQLite writes the in-memory journal out in one call, and its
+    // unix VFS writes at most 128 KiB - 1 bytes a call. Only the real
+    // binary runs `configure_sqlite_library`.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    version_11_database(&db, 100_000);
+    let mut child = stripes()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = Vec::new();
+    let mut port = None;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        port = line
+            .split("port=")
+            .nth(1)
+            .map(|p| p.split_whitespace().next().unwrap().parse::<u16>().unwrap());
+        log.push(line);
+        if port.is_some() {
+            break;
+        }
+    }
+    let port = port.unwrap_or_else(|| panic!("the server did not start: {log:#?}"));
+    let mut c = VtClient::on(port);
+    c.login("admin", ADMIN_KEY).expect("admin logs in");
+    assert_eq!(record_count(&c, "Accounts"), 100_000);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let version: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, stripes::store::migrate::SCHEMA_VERSION);
+}
