@@ -63,14 +63,16 @@ fn start(mut c: Command, env_key: Option<&str>) -> (std::process::Child, u16, Ve
     let mut stdout_lines = Vec::new();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut port = 0;
+    let mut log = Vec::new();
     for line in stderr.by_ref() {
         let line = line.unwrap();
         if let Some(p) = line.split("port=").nth(1) {
             port = p.split_whitespace().next().unwrap().parse().unwrap();
             break;
         }
+        log.push(line);
     }
-    assert!(port > 0);
+    assert!(port > 0, "the server did not start: {log:#?}");
     // Keep draining the log, or the server blocks once the pipe is full.
     std::thread::spawn(move || stderr.for_each(drop));
     if env_key.is_none() {
@@ -497,41 +499,20 @@ fn version_11_database(db: &std::path::Path, records: u64) {
 #[test]
 fn an_older_database_with_many_records_upgrades_on_start() {
     // The upgrade builds two indexes in one transaction, so SQLite keeps a
-    // statement journal for the second, hundreds of KiB here, and spills
-    // it to a file past `configure_sqlite_library`'s threshold. With a
-    // threshold over 128 KiB every spill failed "database or disk is
-    // full": SQLite writes the in-memory journal out in one call, and its
-    // unix VFS writes at most 128 KiB - 1 bytes a call. Only the real
-    // binary runs `configure_sqlite_library`.
+    // statement journal for the second, over 1 MiB here, and spills it to
+    // a file past `configure_sqlite_library`'s threshold. With a threshold
+    // over 128 KiB every spill failed "database or disk is full": SQLite
+    // writes the in-memory journal out in one call, and its unix VFS
+    // writes at most 128 KiB - 1 bytes a call. Only the real binary runs
+    // `configure_sqlite_library`.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old.db");
     version_11_database(&db, 100_000);
-    let mut child = stripes()
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = Vec::new();
-    let mut port = None;
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        port = line
-            .split("port=")
-            .nth(1)
-            .map(|p| p.split_whitespace().next().unwrap().parse::<u16>().unwrap());
-        log.push(line);
-        if port.is_some() {
-            break;
-        }
-    }
-    let port = port.unwrap_or_else(|| panic!("the server did not start: {log:#?}"));
+    let (child, port, _) = serve(&db, Some("ignored-on-an-existing-db"));
     let mut c = VtClient::on(port);
     c.login("admin", ADMIN_KEY).expect("admin logs in");
     assert_eq!(record_count(&c, "Accounts"), 100_000);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    terminate(child);
     let version: i64 = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
