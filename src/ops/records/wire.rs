@@ -248,13 +248,16 @@ pub fn wire_loaded(
 /// page's most, so the statements it prepares are the token feed's.
 const LOAD_CHUNK: usize = 100;
 
-/// Records of one module written onto a sync page's list as JSON (no
-/// `label`), without the fields `access` may not see: the module's names
-/// and that mask worked out once a page, not once a record.
+/// Records of one module written onto a page's list as JSON (no `label`),
+/// without the fields `access` may not see: the module's names and that
+/// mask worked out once a page, not once a record.
 pub struct PageWriter<'m> {
     module: &'m ModuleDef,
     names: std::sync::Arc<FieldNames>,
     hidden: Vec<bool>,
+    /// `id` after every field (a query's rows, spec §8.3), not in field
+    /// order (a sync page's).
+    id_last: bool,
 }
 
 impl<'m> PageWriter<'m> {
@@ -266,6 +269,15 @@ impl<'m> PageWriter<'m> {
             module,
             names,
             hidden,
+            id_last: false,
+        }
+    }
+
+    /// The same writer putting `id` after every field.
+    fn with_id_last(self) -> Self {
+        PageWriter {
+            id_last: true,
+            ..self
         }
     }
 
@@ -282,7 +294,8 @@ impl<'m> PageWriter<'m> {
         mut rec: StoredRecord,
         list: &mut JsonRecords,
     ) -> Result<(), WsError> {
-        let mut out = list.record(&self.names, &self.hidden, rec.values.take_text(), false);
+        let text = rec.values.take_text();
+        let mut out = list.record(&self.names, &self.hidden, text, self.id_last);
         write_wire(conn, registry, self.module, rec, false, &mut out)?;
         out.finish();
         Ok(())
@@ -353,15 +366,10 @@ pub fn encode_selected(
     params: impl rusqlite::Params,
 ) -> Result<String, WsError> {
     let loaded = records::load_selected(conn, module, sql, params)?;
-    let names = module.record_field_names();
-    // Worked out once a page, not once a record.
-    let hidden = hidden_mask(&names, access, module);
+    let writer = PageWriter::new(module, access).with_id_last();
     let mut list = JsonRecords::list();
-    for mut rec in loaded {
-        let text = rec.values.take_text();
-        let mut out = list.record(&names, &hidden, text, true);
-        write_wire(conn, registry, module, rec, false, &mut out)?;
-        out.finish();
+    for rec in loaded {
+        writer.write(conn, registry, rec, &mut list)?;
     }
     Ok(list.finish())
 }
