@@ -551,12 +551,9 @@ pub fn update_in(
     let label = compute_label(module, &stored.values);
     let owner = w.owner.unwrap_or(stored.owner);
     let owner_moved = owner != stored.owner;
-    let mut stmt = tx.prepare_cached(entity_update_sql(
-        owner_moved,
-        label != stored.values.text_at(stored.label),
-    ))?;
+    let mut stmt = tx.prepare_cached(entity_update_sql(owner_moved))?;
     // Each statement binds the leading ones it numbers.
-    let args: [&dyn rusqlite::ToSql; 5] = [&user, &now_text, &id, &owner, &label];
+    let args: [&dyn rusqlite::ToSql; 5] = [&user, &now_text, &id, &label, &owner];
     let numbered = stmt.parameter_count();
     stmt.execute(rusqlite::params_from_iter(&args[..numbered]))?;
     if owner_moved {
@@ -567,21 +564,18 @@ pub fn update_in(
 }
 
 /// The `crmentity` UPDATE of a write: `modifiedby` ?1, `modifiedtime` ?2
-/// of record ?3, and the owner ?4 and the label ?5 only when they change.
+/// and `label` ?4 of record ?3, and the owner ?5 only when it changes.
 /// SQLite updates an index when the SET names one of its columns, whatever
-/// the value, and most writes (a revise of one field) change neither: left
-/// out, `crmentity_owner` and `crmentity_label` are not touched.
-fn entity_update_sql(owner_moved: bool, label_changed: bool) -> &'static str {
-    match (owner_moved, label_changed) {
-        (false, false) => "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2 WHERE crmid = ?3",
-        (true, false) => {
-            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, smownerid = ?4 WHERE crmid = ?3"
+/// the value, and most writes (a revise of one field) keep the owner: left
+/// out, `crmentity_owner` is not touched. The label is in no index (see
+/// `migrate::V14`), so setting it unchanged costs nothing.
+fn entity_update_sql(owner_moved: bool) -> &'static str {
+    match owner_moved {
+        false => {
+            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4 WHERE crmid = ?3"
         }
-        (false, true) => {
-            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?5 WHERE crmid = ?3"
-        }
-        (true, true) => {
-            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, smownerid = ?4, label = ?5
+        true => {
+            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4, smownerid = ?5
              WHERE crmid = ?3"
         }
     }

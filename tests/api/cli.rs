@@ -472,7 +472,8 @@ fn a_server_whose_socket_was_removed_still_stops_and_serves_until_then() {
 }
 
 /// A database of schema version 11 (before `crmentity_module_live` and
-/// `crmentity_module_changed`) holding `records` Accounts.
+/// `crmentity_module_changed`, with `crmentity_label`) holding `records`
+/// Accounts.
 fn version_11_database(db: &std::path::Path, records: u64) {
     let (child, _, _) = serve(db, Some(ADMIN_KEY));
     terminate(child);
@@ -490,6 +491,7 @@ fn version_11_database(db: &std::path::Path, records: u64) {
          DROP INDEX crmentity_module_live;
          DROP INDEX crmentity_module_changed;
          CREATE INDEX crmentity_module_modified ON crmentity (setype, deleted, modifiedtime);
+         CREATE INDEX crmentity_label ON crmentity (setype, label);
          PRAGMA user_version = 11;
          COMMIT;"
     ))
