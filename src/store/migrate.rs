@@ -140,7 +140,7 @@ UPDATE changelog SET changed_at = r.latest
 /// through it (a record's label is read with its row, never searched: VTQL
 /// has no `label` field, and upsert's searches compare the module's own
 /// columns), yet every create wrote an entry into it and every rename moved
-/// one, at the place the name decides: 33 MB of the bench's 484 MB
+/// one, at the place the name decides: 35 MB of the bench's 484 MB
 /// database at 1M records, and ~7k of a create's ~270k instructions
 /// (callgrind, BENCHMARKS.md). `IF EXISTS`: a database whose owner dropped
 /// it by hand still opens.
