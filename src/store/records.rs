@@ -570,14 +570,11 @@ pub fn update_in(
 /// out, `crmentity_owner` is not touched. The label is in no index (see
 /// `migrate::V14`), so setting it unchanged costs nothing.
 fn entity_update_sql(owner_moved: bool) -> &'static str {
-    match owner_moved {
-        false => {
-            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4 WHERE crmid = ?3"
-        }
-        true => {
-            "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4, smownerid = ?5
-             WHERE crmid = ?3"
-        }
+    if owner_moved {
+        "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4, smownerid = ?5
+         WHERE crmid = ?3"
+    } else {
+        "UPDATE crmentity SET modifiedby = ?1, modifiedtime = ?2, label = ?4 WHERE crmid = ?3"
     }
 }
 
